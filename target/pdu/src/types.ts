@@ -363,4 +363,6 @@ export type TargetPdu =
 export type Pdu = InitiatorPdu | TargetPdu;
 
 /** Fields of a PDU that the encoder fills in itself (they are derived from `ahs`/`data`). */
-export type PduInit<P extends Pdu> = Omit<P, 'ahs' | 'data'> & { ahs?: Buffer; data?: Buffer };
+// Distributive over the union: `Omit` on a union keeps only the keys common to every member, which would make
+// `PduInit<Pdu>` accept `{ opcode }` alone and reject every real field as excess.
+export type PduInit<P extends Pdu> = P extends Pdu ? Omit<P, 'ahs' | 'data'> & { ahs?: Buffer; data?: Buffer } : never;
