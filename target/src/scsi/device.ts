@@ -1,0 +1,216 @@
+/**
+ * ScsiTargetDevice: the LUN table of one iSCSI target and the single entry point for SCSI commands.
+ * execute() runs the generic checks of SAM-5/SPC-4 in order — logical unit present, unit attention,
+ * opcode/service action known, reserved bits and CONTROL byte clear — then the table's handler, and
+ * turns a thrown ScsiError into CHECK CONDITION with fixed or descriptor sense per the LU's D_SENSE.
+ */
+import type { CommandContext, CommandSpec, TargetView } from './command.ts';
+import { SERVICE_ACTION_MASK, hasServiceActions } from './command.ts';
+import { LogicalUnit } from './logical-unit.ts';
+import { OPCODES } from './opcodes.ts';
+import { ScsiError, buildSense, invalidCdbField } from './sense.ts';
+import type { SenseReason } from './sense.ts';
+import type { LunEntry, ScsiRequest, ScsiResponse } from './types.ts';
+import { ScsiStatus } from './types.ts';
+import type { Nexus } from './types.ts';
+
+export interface ScsiTargetDeviceOptions {
+  targetName: string;
+  /** The device owns these backstores from now on: it closes them on close() or when a LUN goes away. */
+  luns: Map<number, LunEntry>;
+  /** Where protocol violations and I/O failures are reported (one line each); default: silent. */
+  log?: (message: string) => void;
+}
+
+/** SAM-5 §5.2 CONTROL byte: bits 5..0 (NACA, obsolete FLAG/LINK, reserved) must be zero here. */
+const CONTROL_CHECKED_BITS = 0x3f;
+const NACA = 0x04;
+
+export class ScsiTargetDevice implements TargetView {
+  readonly targetName: string;
+  readonly #lus = new Map<number, LogicalUnit>();
+  readonly #log: (message: string) => void;
+
+  constructor(opts: ScsiTargetDeviceOptions) {
+    this.targetName = opts.targetName;
+    this.#log = opts.log ?? (() => {});
+    for (const [lun, entry] of opts.luns) this.#lus.set(lun, new LogicalUnit(lun, entry));
+  }
+
+  lunNumbers(): number[] {
+    return [...this.#lus.keys()].sort((a, b) => a - b);
+  }
+
+  logicalUnit(lun: number): LogicalUnit | undefined {
+    return this.#lus.get(lun);
+  }
+
+  hasLun(lun: number): boolean {
+    return this.#lus.has(lun);
+  }
+
+  /**
+   * Replace the LUN table. A LUN whose entry keeps the same id, backstore and block size keeps its state
+   * (mode parameters, unit attentions, prevents); removed or
+   * replaced backstores are closed. Every I_T nexus gets REPORTED LUNS DATA HAS CHANGED (SPC-4 §6.33).
+   */
+  async setLuns(luns: Map<number, LunEntry>): Promise<void> {
+    const old = new Map(this.#lus);
+    this.#lus.clear();
+    for (const [lun, entry] of luns) {
+      const prev = old.get(lun);
+      if (prev && prev.config.id === entry.id && prev.backstore === entry.backstore && prev.blockSize === entry.blockSize) {
+        prev.config = entry;
+        this.#lus.set(lun, prev);
+        old.delete(lun);
+      } else {
+        this.#lus.set(lun, new LogicalUnit(lun, entry));
+      }
+    }
+    const stillUsed = new Set([...this.#lus.values()].map((lu) => lu.backstore));
+    for (const lu of old.values()) if (!stillUsed.has(lu.backstore)) await lu.backstore.close();
+    for (const lu of this.#lus.values()) lu.unitAttentions.establish('REPORTED_LUNS_DATA_HAS_CHANGED');
+  }
+
+  /** Re-read a LUN's backstore size (online resize); every nexus gets CAPACITY DATA HAS CHANGED. */
+  async refreshCapacity(lun: number): Promise<number> {
+    const lu = this.#lus.get(lun);
+    if (!lu) throw new Error(`LUN ${lun} is not mapped on ${this.targetName}`);
+    const size = await lu.backstore.refreshSize();
+    lu.unitAttentions.establish('CAPACITY_DATA_HAS_CHANGED'); // SBC-4 §4.6
+    return size;
+  }
+
+  /** I_T nexus loss (SAM-5 §6.3.4): drop its prevent state; it comes back to I_T NEXUS LOSS OCCURRED. */
+  nexusLost(nexusId: string): void {
+    for (const lu of this.#lus.values()) {
+      lu.preventingNexuses.delete(nexusId);
+      if (lu.unitAttentions.knows(nexusId)) lu.unitAttentions.establishFor(nexusId, 'I_T_NEXUS_LOSS_OCCURRED');
+    }
+  }
+
+  /** LOGICAL UNIT RESET (SAM-5 §6.3.3 / §7.7): other nexuses get BUS DEVICE RESET FUNCTION OCCURRED. */
+  logicalUnitReset(lun: number, by: Nexus): void {
+    const lu = this.#lus.get(lun);
+    if (!lu) return;
+    this.#resetLogicalUnit(lu, 'BUS_DEVICE_RESET_FUNCTION_OCCURRED', by.id);
+  }
+
+  /**
+   * TARGET WARM RESET / TARGET COLD RESET (RFC 7143 §11.5.1; SAM-5 §6.3.2 hard reset): every LU is
+   * reset. Warm: other nexuses get POWER ON, RESET, OR BUS DEVICE RESET OCCURRED (29h/00h). Cold is a
+   * power-on as far as the initiators can tell (every connection drops): POWER ON OCCURRED (29h/01h)
+   * for every nexus.
+   */
+  targetReset(kind: 'warm' | 'cold', by: Nexus): void {
+    for (const lu of this.#lus.values()) {
+      if (kind === 'warm') this.#resetLogicalUnit(lu, 'POWER_ON_RESET_OCCURRED', by.id);
+      else this.#resetLogicalUnit(lu, 'POWER_ON_OCCURRED', undefined);
+    }
+  }
+
+  #resetLogicalUnit(lu: LogicalUnit, reason: SenseReason, except: string | undefined): void {
+    // SBC-4 §5.13: a reset releases every PREVENT; SPC-4 §7.5.2: current mode values revert to the
+    // defaults (nothing is saved).
+    lu.preventingNexuses.clear();
+    lu.mode.descriptorSense = false;
+    lu.mode.softwareWriteProtect = false;
+    lu.mode.writeCacheEnabled = lu.config.writeCache === 'back';
+    lu.unitAttentions.establish(reason, except);
+  }
+
+  async close(): Promise<void> {
+    const backstores = new Set([...this.#lus.values()].map((lu) => lu.backstore));
+    this.#lus.clear();
+    for (const bs of backstores) {
+      try {
+        await bs.flush();
+      } catch (err) {
+        this.#log(`flush of ${bs.path} at close failed: ${(err as Error).message}`);
+      }
+      await bs.close();
+    }
+  }
+
+  async execute(req: ScsiRequest): Promise<ScsiResponse> {
+    const lu = req.lun === undefined ? undefined : this.#lus.get(req.lun);
+    const ctx: CommandContext = { req, cdb: req.cdb, nexus: req.nexus, lu, target: this };
+    let spec: CommandSpec | undefined;
+    try {
+      spec = this.#lookup(req.cdb);
+      if (!lu && !spec?.lunOptional) throw new ScsiError('LOGICAL_UNIT_NOT_SUPPORTED'); // SPC-4 §4.6.4
+      if (lu && !spec?.unitAttentionExempt) {
+        const ua = lu.unitAttentions.take(req.nexus.id);
+        if (ua) throw new ScsiError(ua); // SAM-5 §5.14.1
+      }
+      if (!spec) throw this.#unsupported(req.cdb);
+      checkCdb(req.cdb, spec, hasServiceActions(OPCODES.get(req.cdb[0]!)!));
+      const result = await spec.handler(ctx);
+      const res: ScsiResponse = { status: result.status ?? ScsiStatus.GOOD };
+      if (result.data) res.data = result.data;
+      const dataOutLength = result.dataOutLength ?? ctx.dataOutLength;
+      if (dataOutLength !== undefined) res.dataOutLength = dataOutLength;
+      return res;
+    } catch (err) {
+      return this.#failure(err, ctx, spec);
+    }
+  }
+
+  /** The CommandSpec for a CDB, or undefined when the opcode or service action is not supported. */
+  #lookup(cdb: Buffer): CommandSpec | undefined {
+    if (cdb.length === 0) return undefined;
+    const slot = OPCODES.get(cdb[0]!);
+    if (!slot) return undefined;
+    if (!hasServiceActions(slot)) return slot;
+    return cdb.length > 1 ? slot.serviceActions[cdb[1]! & SERVICE_ACTION_MASK] : undefined;
+  }
+
+  #unsupported(cdb: Buffer): ScsiError {
+    const slot = cdb.length > 0 ? OPCODES.get(cdb[0]!) : undefined;
+    // SPC-4 §4.2.5.2: an unsupported service action is an invalid field (byte 1, SERVICE ACTION).
+    if (slot && hasServiceActions(slot)) return invalidCdbField(1, 4);
+    return new ScsiError('INVALID_COMMAND_OPERATION_CODE');
+  }
+
+  #failure(err: unknown, ctx: CommandContext, spec: CommandSpec | undefined): ScsiResponse {
+    const withDataOut = (r: ScsiResponse): ScsiResponse => {
+      if (ctx.dataOutLength !== undefined) r.dataOutLength = ctx.dataOutLength;
+      return r;
+    };
+    if (ctx.req.signal.aborted) return withDataOut({ status: ScsiStatus.TASK_ABORTED });
+    const descriptor = ctx.lu?.mode.descriptorSense ?? false;
+    if (err instanceof ScsiError) {
+      return withDataOut({
+        status: ScsiStatus.CHECK_CONDITION,
+        sense: buildSense(err.reason, err.detail, descriptor),
+      });
+    }
+    // Anything else is the backstore failing under a valid command: report a medium error, log why.
+    const reason: SenseReason =
+      spec?.dataDirection === 'in' ? 'UNRECOVERED_READ_ERROR' : spec?.dataDirection === 'out' ? 'WRITE_ERROR' : 'INTERNAL_TARGET_FAILURE';
+    this.#log(
+      `${spec?.name ?? `opcode 0x${ctx.cdb[0]?.toString(16)}`} on ${this.targetName} LUN ${ctx.req.lun} failed: ${(err as Error)?.message ?? String(err)}`,
+    );
+    return withDataOut({ status: ScsiStatus.CHECK_CONDITION, sense: buildSense(reason, {}, descriptor) });
+  }
+}
+
+function highestBit(v: number): number {
+  return 31 - Math.clz32(v);
+}
+
+/**
+ * SPC-4 §4.2.5.x / SAM-5 §5.2: a CDB shorter than the command, a reserved bit set (any bit the usage
+ * mask leaves clear), or NACA/LINK in the CONTROL byte → INVALID FIELD IN CDB pointing at it.
+ */
+export function checkCdb(cdb: Buffer, spec: CommandSpec, serviceAction: boolean): void {
+  const n = spec.cdbLength;
+  if (cdb.length < n) throw invalidCdbField(cdb.length);
+  for (let i = 1; i < n - 1; i++) {
+    const allowed = spec.usage[i]! | (serviceAction && i === 1 ? SERVICE_ACTION_MASK : 0);
+    const bad = cdb[i]! & ~allowed & 0xff;
+    if (bad) throw invalidCdbField(i, highestBit(bad));
+  }
+  const control = cdb[n - 1]! & CONTROL_CHECKED_BITS;
+  if (control) throw invalidCdbField(n - 1, control & NACA ? 2 : highestBit(control));
+}

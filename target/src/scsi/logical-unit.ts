@@ -1,0 +1,68 @@
+/** One logical unit's state: its config, backstore, mode parameters and unit attentions. */
+import type { Backstore } from '../backstore/types.ts';
+import type { LunEntry } from './types.ts';
+import { UnitAttentions } from './unit-attention.ts';
+import type { SenseReason } from './sense.ts';
+
+/** The changeable mode parameters (SPC-4 §7.5, SBC-4 §6.5); shared by every I_T nexus. */
+export interface ModeState {
+  /** Caching page WCE (SBC-4 §6.5.5): write-back when set. */
+  writeCacheEnabled: boolean;
+  /** Control page D_SENSE (SPC-4 §7.5.8): descriptor-format sense when set. */
+  descriptorSense: boolean;
+  /** Control page SWP (SPC-4 §7.5.8): software write protect. */
+  softwareWriteProtect: boolean;
+}
+
+export const DEFAULT_VENDOR = 'OPENLUN ';
+export const DEFAULT_PRODUCT = 'openlun disk';
+export const DEFAULT_REVISION = '0001';
+
+export class LogicalUnit {
+  readonly unitAttentions = new UnitAttentions();
+  readonly mode: ModeState;
+  /** I_T nexuses holding a PREVENT ALLOW MEDIUM REMOVAL prevent (SBC-4 §5.13). */
+  readonly preventingNexuses = new Set<string>();
+
+  constructor(
+    readonly lun: number,
+    /** Replaced (not mutated) by ScsiTargetDevice.setLuns when the same LU is re-described. */
+    public config: LunEntry,
+  ) {
+    this.mode = {
+      writeCacheEnabled: config.writeCache === 'back',
+      descriptorSense: false,
+      softwareWriteProtect: false,
+    };
+  }
+
+  get backstore(): Backstore {
+    return this.config.backstore;
+  }
+
+  get blockSize(): number {
+    return this.config.blockSize;
+  }
+
+  /** Number of logical blocks (SBC-4 §4.5); a trailing partial block is not addressable. */
+  blockCount(): bigint {
+    return BigInt(Math.floor(this.backstore.size() / this.config.blockSize));
+  }
+
+  get vendor(): string {
+    return this.config.vendor ?? DEFAULT_VENDOR;
+  }
+  get product(): string {
+    return this.config.product ?? DEFAULT_PRODUCT;
+  }
+  get revision(): string {
+    return this.config.revision ?? DEFAULT_REVISION;
+  }
+
+  /** Why a write must be refused, if it must (SBC-4 §4.13 write protection). */
+  writeProtection(): SenseReason | undefined {
+    if (this.config.readOnly || this.backstore.readOnly) return 'WRITE_PROTECTED';
+    if (this.mode.softwareWriteProtect) return 'SOFTWARE_WRITE_PROTECTED';
+    return undefined;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The opcode table (tgt's ops[256], LIO's sbc_parse_cdb as data): every supported command with its
+ * CDB length, usage mask (which doubles as the reserved-bit check and RSOC's CDB usage data),
+ * timeouts, data direction and handler. An opcode absent from the table answers INVALID COMMAND
+ * OPERATION CODE (SPC-4 §4.2.5.1); WRITE SAME / UNMAP / COMPARE AND WRITE are not implemented yet.
+ */
+import type { CommandSpec, OpcodeSlot } from './command.ts';
+import { inquiry } from './inquiry.ts';
+import { modeSelect, modeSense } from './mode-pages.ts';
+import { reportSupportedOperationCodes } from './rsoc.ts';
+import type { OpcodeTable } from './rsoc.ts';
+import {
+  preFetch,
+  preventAllowMediumRemoval,
+  read,
+  readCapacity10,
+  readCapacity16,
+  readDefectData,
+  startStopUnit,
+  synchronizeCache,
+  verify,
+  write,
+  writeAndVerify,
+} from './sbc.ts';
+import { reportLuns, requestSense, testUnitReady } from './spc.ts';
+
+const QUICK = { nominal: 1, recommended: 10 } as const;
+const IO = { nominal: 1, recommended: 30 } as const;
+const FLUSH = { nominal: 5, recommended: 60 } as const;
+
+const F = 0xff;
+const C = 0x00; // CONTROL byte: NACA/LINK unsupported, vendor bits not evaluated (SAM-5 §5.2)
+const LBA8 = [F, F, F, F, F, F, F, F] as const;
+const LEN4 = [F, F, F, F] as const;
+
+// SBC-4 byte 1 of READ(10/12/16): RDPROTECT DPO FUA RARC FUA_NV(obsolete, accepted) — 1111 1110
+const READ_B1 = 0xfe;
+// WRITE(10/12/16): WRPROTECT DPO FUA reserved FUA_NV — 1111 1010
+const WRITE_B1 = 0xfa;
+// VERIFY / WRITE AND VERIFY: xPROTECT DPO reserved BYTCHK(2 bits) — 1111 0110
+const VERIFY_B1 = 0xf6;
+// GROUP NUMBER (SBC-4: 6 bits)
+const GRP = 0x3f;
+
+export const COMMANDS = {
+  TEST_UNIT_READY: { name: 'TEST UNIT READY', cdbLength: 6, usage: [0x00, 0, 0, 0, 0, C], timeout: QUICK, dataDirection: 'none', handler: testUnitReady },
+  REQUEST_SENSE: {
+    name: 'REQUEST SENSE', cdbLength: 6, usage: [0x03, 0x01, 0, 0, F, C], timeout: QUICK, dataDirection: 'in',
+    handler: requestSense, lunOptional: true, unitAttentionExempt: true,
+  },
+  READ_6: { name: 'READ(6)', cdbLength: 6, usage: [0x08, 0x1f, F, F, F, C], timeout: IO, dataDirection: 'in', handler: (c) => read(c, 6) },
+  WRITE_6: { name: 'WRITE(6)', cdbLength: 6, usage: [0x0a, 0x1f, F, F, F, C], timeout: IO, dataDirection: 'out', handler: (c) => write(c, 6) },
+  INQUIRY: {
+    name: 'INQUIRY', cdbLength: 6, usage: [0x12, 0x01, F, F, F, C], timeout: QUICK, dataDirection: 'in',
+    handler: inquiry, lunOptional: true, unitAttentionExempt: true,
+  },
+  MODE_SELECT_6: { name: 'MODE SELECT(6)', cdbLength: 6, usage: [0x15, 0x11, 0, 0, F, C], timeout: QUICK, dataDirection: 'out', handler: (c) => modeSelect(c, false) },
+  MODE_SENSE_6: { name: 'MODE SENSE(6)', cdbLength: 6, usage: [0x1a, 0x08, F, F, F, C], timeout: QUICK, dataDirection: 'in', handler: (c) => modeSense(c, false) },
+  START_STOP_UNIT: { name: 'START STOP UNIT', cdbLength: 6, usage: [0x1b, 0x01, 0, 0x0f, 0xf7, C], timeout: FLUSH, dataDirection: 'none', handler: startStopUnit },
+  PREVENT_ALLOW_MEDIUM_REMOVAL: { name: 'PREVENT ALLOW MEDIUM REMOVAL', cdbLength: 6, usage: [0x1e, 0, 0, 0, 0x03, C], timeout: QUICK, dataDirection: 'none', handler: preventAllowMediumRemoval },
+  READ_CAPACITY_10: { name: 'READ CAPACITY(10)', cdbLength: 10, usage: [0x25, 0, F, F, F, F, 0, 0, 0x01, C], timeout: QUICK, dataDirection: 'in', handler: readCapacity10 },
+  READ_10: { name: 'READ(10)', cdbLength: 10, usage: [0x28, READ_B1, F, F, F, F, GRP, F, F, C], timeout: IO, dataDirection: 'in', handler: (c) => read(c, 10) },
+  WRITE_10: { name: 'WRITE(10)', cdbLength: 10, usage: [0x2a, WRITE_B1, F, F, F, F, GRP, F, F, C], timeout: IO, dataDirection: 'out', handler: (c) => write(c, 10) },
+  WRITE_AND_VERIFY_10: { name: 'WRITE AND VERIFY(10)', cdbLength: 10, usage: [0x2e, VERIFY_B1, F, F, F, F, GRP, F, F, C], timeout: IO, dataDirection: 'out', handler: (c) => writeAndVerify(c, 10) },
+  VERIFY_10: { name: 'VERIFY(10)', cdbLength: 10, usage: [0x2f, VERIFY_B1, F, F, F, F, GRP, F, F, C], timeout: IO, dataDirection: 'out', handler: (c) => verify(c, 10) },
+  PRE_FETCH_10: { name: 'PRE-FETCH(10)', cdbLength: 10, usage: [0x34, 0x02, F, F, F, F, GRP, F, F, C], timeout: IO, dataDirection: 'none', handler: (c) => preFetch(c, 10) },
+  SYNCHRONIZE_CACHE_10: { name: 'SYNCHRONIZE CACHE(10)', cdbLength: 10, usage: [0x35, 0x06, F, F, F, F, GRP, F, F, C], timeout: FLUSH, dataDirection: 'none', handler: (c) => synchronizeCache(c, 10) },
+  READ_DEFECT_DATA_10: { name: 'READ DEFECT DATA(10)', cdbLength: 10, usage: [0x37, 0, 0x1f, 0, 0, 0, 0, F, F, C], timeout: QUICK, dataDirection: 'in', handler: (c) => readDefectData(c, 10) },
+  MODE_SELECT_10: { name: 'MODE SELECT(10)', cdbLength: 10, usage: [0x55, 0x11, 0, 0, 0, 0, 0, F, F, C], timeout: QUICK, dataDirection: 'out', handler: (c) => modeSelect(c, true) },
+  MODE_SENSE_10: { name: 'MODE SENSE(10)', cdbLength: 10, usage: [0x5a, 0x18, F, F, 0, 0, 0, F, F, C], timeout: QUICK, dataDirection: 'in', handler: (c) => modeSense(c, true) },
+  READ_16: { name: 'READ(16)', cdbLength: 16, usage: [0x88, READ_B1, ...LBA8, ...LEN4, GRP, C], timeout: IO, dataDirection: 'in', handler: (c) => read(c, 16) },
+  WRITE_16: { name: 'WRITE(16)', cdbLength: 16, usage: [0x8a, WRITE_B1, ...LBA8, ...LEN4, GRP, C], timeout: IO, dataDirection: 'out', handler: (c) => write(c, 16) },
+  WRITE_AND_VERIFY_16: { name: 'WRITE AND VERIFY(16)', cdbLength: 16, usage: [0x8e, VERIFY_B1, ...LBA8, ...LEN4, GRP, C], timeout: IO, dataDirection: 'out', handler: (c) => writeAndVerify(c, 16) },
+  VERIFY_16: { name: 'VERIFY(16)', cdbLength: 16, usage: [0x8f, VERIFY_B1, ...LBA8, ...LEN4, GRP, C], timeout: IO, dataDirection: 'out', handler: (c) => verify(c, 16) },
+  PRE_FETCH_16: { name: 'PRE-FETCH(16)', cdbLength: 16, usage: [0x90, 0x02, ...LBA8, ...LEN4, GRP, C], timeout: IO, dataDirection: 'none', handler: (c) => preFetch(c, 16) },
+  SYNCHRONIZE_CACHE_16: { name: 'SYNCHRONIZE CACHE(16)', cdbLength: 16, usage: [0x91, 0x06, ...LBA8, ...LEN4, GRP, C], timeout: FLUSH, dataDirection: 'none', handler: (c) => synchronizeCache(c, 16) },
+  READ_CAPACITY_16: { name: 'READ CAPACITY(16)', cdbLength: 16, usage: [0x9e, 0x10, ...LBA8, ...LEN4, 0x01, C], timeout: QUICK, dataDirection: 'in', handler: readCapacity16 },
+  REPORT_LUNS: {
+    name: 'REPORT LUNS', cdbLength: 12, usage: [0xa0, 0, F, 0, 0, 0, F, F, F, F, 0, C], timeout: QUICK, dataDirection: 'in',
+    handler: reportLuns, lunOptional: true, unitAttentionExempt: true,
+  },
+  REPORT_SUPPORTED_OPERATION_CODES: {
+    name: 'REPORT SUPPORTED OPERATION CODES', cdbLength: 12, usage: [0xa3, 0x0c, 0x87, F, F, F, F, F, F, F, 0, C], timeout: QUICK, dataDirection: 'in',
+    handler: (c) => reportSupportedOperationCodes(OPCODES, c),
+  },
+  READ_12: { name: 'READ(12)', cdbLength: 12, usage: [0xa8, READ_B1, F, F, F, F, ...LEN4, GRP, C], timeout: IO, dataDirection: 'in', handler: (c) => read(c, 12) },
+  WRITE_12: { name: 'WRITE(12)', cdbLength: 12, usage: [0xaa, WRITE_B1, F, F, F, F, ...LEN4, GRP, C], timeout: IO, dataDirection: 'out', handler: (c) => write(c, 12) },
+  WRITE_AND_VERIFY_12: { name: 'WRITE AND VERIFY(12)', cdbLength: 12, usage: [0xae, VERIFY_B1, F, F, F, F, ...LEN4, GRP, C], timeout: IO, dataDirection: 'out', handler: (c) => writeAndVerify(c, 12) },
+  VERIFY_12: { name: 'VERIFY(12)', cdbLength: 12, usage: [0xaf, VERIFY_B1, F, F, F, F, ...LEN4, GRP, C], timeout: IO, dataDirection: 'out', handler: (c) => verify(c, 12) },
+  READ_DEFECT_DATA_12: { name: 'READ DEFECT DATA(12)', cdbLength: 12, usage: [0xb7, 0x1f, F, F, F, F, ...LEN4, 0, C], timeout: QUICK, dataDirection: 'in', handler: (c) => readDefectData(c, 12) },
+} as const satisfies Record<string, CommandSpec>;
+
+/** SPC-4 §4.2.5.2: opcodes whose service action (byte 1 bits 4..0) selects the command. */
+const SERVICE_ACTION_IN_16 = 0x9e; // SBC-4 §5.20: READ CAPACITY(16) is service action 10h
+const MAINTENANCE_IN = 0xa3; // SPC-4 §6.35: REPORT SUPPORTED OPERATION CODES is service action 0Ch
+
+function slot(spec: CommandSpec): [number, OpcodeSlot] {
+  return [spec.usage[0]!, spec];
+}
+
+export const OPCODES: OpcodeTable = new Map<number, OpcodeSlot>([
+  ...Object.values(COMMANDS)
+    .filter((s) => s.usage[0] !== SERVICE_ACTION_IN_16 && s.usage[0] !== MAINTENANCE_IN)
+    .map(slot),
+  [SERVICE_ACTION_IN_16, { name: 'SERVICE ACTION IN(16)', serviceActions: { 0x10: COMMANDS.READ_CAPACITY_16 } }],
+  [MAINTENANCE_IN, { name: 'MAINTENANCE IN', serviceActions: { 0x0c: COMMANDS.REPORT_SUPPORTED_OPERATION_CODES } }],
+]);

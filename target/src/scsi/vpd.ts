@@ -1,0 +1,146 @@
+/**
+ * Vital product data pages (SPC-4 §7.8, SBC-4 §6.6). Each page is built by one function from the
+ * logical unit and the I_T nexus (VPD 0x83 names the target port the command came through).
+ */
+import { createHash } from 'node:crypto';
+import type { Nexus } from './types.ts';
+import type { LogicalUnit } from './logical-unit.ts';
+import { asciiField } from './cdb.ts';
+
+/** Peripheral device type 00h: direct access block device (SPC-4 §6.6.2 Table 141). */
+export const DEVICE_TYPE_DISK = 0x00;
+
+/**
+ * IEEE company id in the NAA IEEE Registered Extended designator (SPC-4 §7.8.6.6.5). openlun has no
+ * OUI of its own yet: this is an IEEE CID-style value with the locally-administered ("X") bit set, so it
+ * cannot collide with a real vendor's OUI. Changing it changes every LU's identity — never do that.
+ */
+export const OPENLUN_IEEE_COMPANY_ID = 0x0a7e57;
+
+/** Maximum transfer length we advertise and enforce (SBC-4 §6.6.4), in bytes. */
+export const MAX_TRANSFER_BYTES = 8 * 1024 * 1024;
+
+const PROTOCOL_ISCSI = 0x5; // SPC-4 §7.6.1 Table 362 protocol identifier
+
+const CodeSet = { BINARY: 1, ASCII: 2, UTF8: 3 } as const;
+const Association = { LOGICAL_UNIT: 0, TARGET_PORT: 1, TARGET_DEVICE: 2 } as const;
+const DesignatorType = {
+  T10_VENDOR_ID: 1,
+  NAA: 3,
+  RELATIVE_TARGET_PORT: 4,
+  TARGET_PORT_GROUP: 5,
+  SCSI_NAME_STRING: 8,
+} as const;
+
+function vpdPage(lu: LogicalUnit | undefined, pageCode: number, body: Buffer): Buffer {
+  const h = Buffer.alloc(4);
+  h[0] = lu ? DEVICE_TYPE_DISK : 0x7f;
+  h[1] = pageCode;
+  h.writeUInt16BE(body.length, 2);
+  return Buffer.concat([h, body]);
+}
+
+function designator(
+  codeSet: number,
+  association: number,
+  type: number,
+  value: Buffer,
+  protocolSpecific: boolean,
+): Buffer {
+  const d = Buffer.alloc(4 + value.length);
+  d[0] = ((protocolSpecific ? PROTOCOL_ISCSI : 0) << 4) | codeSet;
+  d[1] = (protocolSpecific ? 0x80 : 0) | (association << 4) | type; // PIV bit 7
+  d[3] = value.length;
+  value.copy(d, 4);
+  return d;
+}
+
+/** SPC-4 §7.8.6.1: a SCSI name string is null-terminated and padded to a multiple of 4 bytes. */
+function scsiNameString(name: string): Buffer {
+  const raw = Buffer.from(name, 'utf8');
+  const len = Math.ceil((raw.length + 1) / 4) * 4;
+  const b = Buffer.alloc(len);
+  raw.copy(b);
+  return b;
+}
+
+/** 25 hex digits (36-bit vendor id + 64-bit extension) from the LU's stable id. */
+function idDigits(id: string): string {
+  const hex = id.toLowerCase().replace(/^0x/, '');
+  if (/^[0-9a-f]{25,}$/.test(hex)) return hex.slice(0, 25);
+  return createHash('sha256').update(id, 'utf8').digest('hex').slice(0, 25);
+}
+
+/** NAA 6 IEEE Registered Extended (SPC-4 §7.8.6.6.5): 16 bytes. */
+export function naaRegisteredExtended(id: string): Buffer {
+  const digits = '6' + OPENLUN_IEEE_COMPANY_ID.toString(16).padStart(6, '0') + idDigits(id);
+  return Buffer.from(digits, 'hex');
+}
+
+/** `<targetName>,t,0x<tpgt>`: the iSCSI target port name (RFC 7143, "SCSI Port Names"), as SPC-4 §7.8.6.11 wants it. */
+export function targetPortName(nexus: Nexus): string {
+  return `${nexus.targetName},t,0x${nexus.targetPortalGroupTag.toString(16).padStart(4, '0')}`;
+}
+
+export const VPD_PAGES: readonly { code: number; build: (lu: LogicalUnit, nexus: Nexus) => Buffer }[] = [
+  { code: 0x00, build: (lu) => supportedPages(lu) },
+  { code: 0x80, build: (lu) => unitSerialNumber(lu) },
+  { code: 0x83, build: (lu, nexus) => deviceIdentification(lu, nexus) },
+  { code: 0xb0, build: (lu) => blockLimits(lu) },
+  { code: 0xb1, build: (lu) => blockDeviceCharacteristics(lu) },
+  { code: 0xb2, build: (lu) => logicalBlockProvisioning(lu) },
+];
+
+/** SPC-4 §7.8.16: the supported page list, ascending. */
+function supportedPages(lu: LogicalUnit): Buffer {
+  return vpdPage(lu, 0x00, Buffer.from(VPD_PAGES.map((p) => p.code)));
+}
+
+/** SPC-4 §7.8.17 */
+function unitSerialNumber(lu: LogicalUnit): Buffer {
+  return vpdPage(lu, 0x80, Buffer.from(lu.config.serial.replace(/[^\x20-\x7e]/g, '?'), 'ascii'));
+}
+
+/** SPC-4 §7.8.6: LU designators (NAA, T10 vendor id), then target port and target device designators. */
+function deviceIdentification(lu: LogicalUnit, nexus: Nexus): Buffer {
+  const rel = Buffer.alloc(4);
+  rel.writeUInt16BE(nexus.relativeTargetPortId & 0xffff, 2);
+  const tpg = Buffer.alloc(4);
+  tpg.writeUInt16BE(nexus.targetPortalGroupTag & 0xffff, 2);
+  const t10 = Buffer.concat([asciiField(lu.vendor, 8), Buffer.from(lu.config.id, 'ascii')]);
+  const designators = [
+    designator(CodeSet.BINARY, Association.LOGICAL_UNIT, DesignatorType.NAA, naaRegisteredExtended(lu.config.id), false),
+    designator(CodeSet.ASCII, Association.LOGICAL_UNIT, DesignatorType.T10_VENDOR_ID, t10, false),
+    designator(CodeSet.BINARY, Association.TARGET_PORT, DesignatorType.RELATIVE_TARGET_PORT, rel, true),
+    designator(CodeSet.BINARY, Association.TARGET_PORT, DesignatorType.TARGET_PORT_GROUP, tpg, true),
+    designator(CodeSet.UTF8, Association.TARGET_PORT, DesignatorType.SCSI_NAME_STRING, scsiNameString(targetPortName(nexus)), true),
+    designator(CodeSet.UTF8, Association.TARGET_DEVICE, DesignatorType.SCSI_NAME_STRING, scsiNameString(nexus.targetName), true),
+  ];
+  return vpdPage(lu, 0x83, Buffer.concat(designators));
+}
+
+/** SBC-4 §6.6.4: page length 3Ch (SBC-3 and later). No UNMAP / WRITE SAME / COMPARE AND WRITE yet → 0. */
+function blockLimits(lu: LogicalUnit): Buffer {
+  const b = Buffer.alloc(0x3c);
+  const maxBlocks = Math.floor(MAX_TRANSFER_BYTES / lu.blockSize);
+  // body offsets are page offsets - 4
+  b[5 - 4] = 0; // MAXIMUM COMPARE AND WRITE LENGTH: not supported yet
+  b.writeUInt16BE(1, 6 - 4); // OPTIMAL TRANSFER LENGTH GRANULARITY: any block
+  b.writeUInt32BE(maxBlocks, 8 - 4); // MAXIMUM TRANSFER LENGTH
+  b.writeUInt32BE(Math.floor((128 * 1024) / lu.blockSize), 12 - 4); // OPTIMAL TRANSFER LENGTH
+  b.writeUInt32BE(maxBlocks, 16 - 4); // MAXIMUM PREFETCH LENGTH
+  // 20..27 MAXIMUM UNMAP LBA COUNT / BLOCK DESCRIPTOR COUNT: 0 (no LBPU, see VPD B2h)
+  return vpdPage(lu, 0xb0, b);
+}
+
+/** SBC-4 §6.6.2: MEDIUM ROTATION RATE 1 = non-rotating medium. */
+function blockDeviceCharacteristics(lu: LogicalUnit): Buffer {
+  const b = Buffer.alloc(0x3c);
+  b.writeUInt16BE(0x0001, 0);
+  return vpdPage(lu, 0xb1, b);
+}
+
+/** SBC-4 §6.6.6: LBPU/LBPWS/LBPWS10 = 0 — UNMAP and WRITE SAME(unmap) are not implemented yet. */
+function logicalBlockProvisioning(lu: LogicalUnit): Buffer {
+  return vpdPage(lu, 0xb2, Buffer.alloc(4));
+}
