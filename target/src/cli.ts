@@ -1,0 +1,179 @@
+/**
+ * `openlun target …`: the standalone target, serving file- or block-device-backed LUNs until SIGINT/SIGTERM.
+ * Also how tests and benchmarks start the data path (design.md: "the target runs without the API").
+ */
+import { createHash } from 'node:crypto';
+import { realpath } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { openBackstore } from './backstore/index.ts';
+import type { Backstore } from './backstore/index.ts';
+import { IscsiServer } from './iscsi/server.ts';
+import { formatPortal } from './iscsi/target-config.ts';
+import type { ChapCredential, PortalEntry } from './iscsi/target-config.ts';
+import { iscsiNameProblem, parsePortal } from './iscsi/names.ts';
+import { createLogger } from './log.ts';
+import type { LogLevel } from './log.ts';
+import { ScsiTargetDevice } from './scsi/device.ts';
+import type { LunEntry } from './scsi/types.ts';
+
+const USAGE = `usage: openlun target --portal ADDR[:PORT] [--portal [V6ADDR]:PORT ...] --iqn IQN
+         --lun PATH [--lun PATH ...] [--read-only] [--initiator IQN ...]
+         [--chap USER:SECRET] [--mutual-chap USER:SECRET] [--discovery-chap USER:SECRET]
+         [--alias NAME] [--block-size 512|4096] [--write-through] [--log-level debug|info|warn|error]
+
+LUNs are numbered 0, 1, ... in the order given. CHAP secrets may also be given in the environment
+(OPENLUN_CHAP, OPENLUN_MUTUAL_CHAP, OPENLUN_DISCOVERY_CHAP) to keep them out of the process list.`;
+
+class UsageError extends Error {}
+
+/** RFC 7143 §12.1.3 suggests CHAP secrets of at least 12 bytes; RFC 1994 needs them non-empty. */
+function parseChap(flag: string, text: string | undefined): ChapCredential | undefined {
+  if (text === undefined) return undefined;
+  const i = text.indexOf(':');
+  if (i <= 0 || i === text.length - 1) throw new UsageError(`${flag} wants USER:SECRET`);
+  const user = text.slice(0, i);
+  const secret = text.slice(i + 1);
+  if (secret.length < 12 || secret.length > 255) {
+    throw new UsageError(`${flag}: the secret must be 12 to 255 characters (RFC 7143 §12.1.3)`);
+  }
+  return { user, secret };
+}
+
+/** A LUN's identity must never change across restarts (interop.md): derive it from the target and the backing path. */
+function stableLunId(iqn: string, path: string): string {
+  return createHash('sha256').update(`${iqn.toLowerCase()}\0${path}`).digest('hex').slice(0, 32);
+}
+
+export async function runTargetCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        portal: { type: 'string', multiple: true },
+        iqn: { type: 'string' },
+        lun: { type: 'string', multiple: true },
+        'read-only': { type: 'boolean', default: false },
+        initiator: { type: 'string', multiple: true },
+        chap: { type: 'string' },
+        'mutual-chap': { type: 'string' },
+        'discovery-chap': { type: 'string' },
+        alias: { type: 'string' },
+        'block-size': { type: 'string', default: '512' },
+        'write-through': { type: 'boolean', default: false },
+        'log-level': { type: 'string', default: 'info' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    process.stderr.write(`openlun target: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const log = createLogger(values['log-level'] as LogLevel);
+  const backstores: Backstore[] = [];
+  try {
+    const iqn = values.iqn;
+    if (!iqn) throw new UsageError('--iqn is required');
+    const iqnProblem = iscsiNameProblem(iqn);
+    if (iqnProblem) throw new UsageError(`--iqn ${iqn}: ${iqnProblem}`);
+    for (const i of values.initiator ?? []) {
+      const p = iscsiNameProblem(i);
+      if (p) throw new UsageError(`--initiator ${i}: ${p}`);
+    }
+    if (!values.portal?.length) throw new UsageError('at least one --portal is required');
+    if (!values.lun?.length) throw new UsageError('at least one --lun is required');
+    if (values.lun.length > 16384) throw new UsageError('at most 16384 LUNs');
+    const blockSize = Number(values['block-size']);
+    if (blockSize !== 512 && blockSize !== 4096) throw new UsageError('--block-size must be 512 or 4096');
+    if (!['debug', 'info', 'warn', 'error'].includes(values['log-level']!)) throw new UsageError('bad --log-level');
+    const chap = parseChap('--chap', values.chap ?? process.env['OPENLUN_CHAP']);
+    const mutualChap = parseChap('--mutual-chap', values['mutual-chap'] ?? process.env['OPENLUN_MUTUAL_CHAP']);
+    const discoveryChap = parseChap('--discovery-chap', values['discovery-chap'] ?? process.env['OPENLUN_DISCOVERY_CHAP']);
+    if (mutualChap && !chap) throw new UsageError('--mutual-chap needs --chap');
+    if (mutualChap && chap && mutualChap.secret === chap.secret) {
+      // RFC 7143 §12.1.3: the two directions must use different secrets
+      throw new UsageError('--mutual-chap secret must differ from the --chap secret');
+    }
+    const portals: PortalEntry[] = values.portal.map((p) => {
+      try {
+        return { ...parsePortal(p), portalGroupTag: 1 };
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+    });
+
+    const luns = new Map<number, LunEntry>();
+    for (const [n, path] of values.lun.entries()) {
+      const backstore = await openBackstore(path, {
+        readOnly: values['read-only'] ?? false,
+        writeThrough: values['write-through'] ?? false,
+      });
+      backstores.push(backstore);
+      const id = stableLunId(iqn, await realpath(path));
+      luns.set(n, {
+        id,
+        serial: id.slice(0, 16),
+        readOnly: values['read-only'] ?? false,
+        blockSize: blockSize as 512 | 4096,
+        writeCache: values['write-through'] ? 'through' : 'back',
+        backstore,
+      });
+    }
+    const device = new ScsiTargetDevice({ targetName: iqn, luns });
+    const server = new IscsiServer({
+      portals,
+      targets: [
+        {
+          name: iqn,
+          ...(values.alias ? { alias: values.alias } : {}),
+          portalGroupTag: 1,
+          device,
+          allowedInitiators: values.initiator ?? [],
+          ...(chap ? { chap } : {}),
+          ...(mutualChap ? { mutualChap } : {}),
+        },
+      ],
+      log,
+      ...(discoveryChap ? { discoveryChap } : {}),
+    });
+    const bound = await server.listen();
+    for (const b of bound) process.stdout.write(`listening on ${formatPortal(b.host, b.port)}\n`);
+    log.info(`serving ${iqn} with ${luns.size} LUN(s)${chap ? ' (CHAP required)' : ''}`);
+
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string): void => {
+        log.info(`${sig}: shutting down`);
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        resolve();
+      };
+      const onInt = (): void => stop('SIGINT');
+      const onTerm = (): void => stop('SIGTERM');
+      process.on('SIGINT', onInt);
+      process.on('SIGTERM', onTerm);
+    });
+    await server.close(1000);
+    return 0;
+  } catch (err) {
+    for (const b of backstores) await b.close().catch(() => undefined);
+    if (err instanceof UsageError) {
+      process.stderr.write(`openlun target: ${err.message}\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`openlun target: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === 'target') return runTargetCommand(rest);
+  process.stderr.write(`usage: openlun target --help\n`);
+  return cmd === undefined || cmd === '--help' || cmd === '-h' ? 0 : 2;
+}

@@ -1,0 +1,203 @@
+/**
+ * The iSCSI server: listens on every portal, owns the session table (TSIH allocation, session reinstatement by
+ * ISID — RFC 7143 §6.3.5) and answers the login layer's questions about targets, ACLs and credentials.
+ */
+import net from 'node:net';
+import { Connection } from './connection.ts';
+import type { ConnectionServices } from './connection.ts';
+import { TextSession } from './discovery.ts';
+import type { LoginOutcome, TargetDirectory } from './login.ts';
+import { LoginFailure } from './login-status.ts';
+import { Session } from './session.ts';
+import { formatPortal, initiatorAllowed } from './target-config.ts';
+import type { ChapCredential, PortalEntry, TargetEntry } from './target-config.ts';
+import type { Logger } from '../log.ts';
+import type { Nexus } from '../scsi/types.ts';
+
+export interface ServerOptions {
+  portals: PortalEntry[];
+  targets: TargetEntry[];
+  log: Logger;
+  /** CHAP required for discovery sessions; undefined = open discovery. */
+  discoveryChap?: ChapCredential;
+  nopIntervalMs?: number;
+  nopTimeoutMs?: number;
+}
+
+export class IscsiServer {
+  private readonly listeners: net.Server[] = [];
+  private readonly connections = new Set<Connection>();
+  readonly sessions = new Map<number, Session>();
+  private nextTsih = 1;
+  readonly targets = new Map<string, TargetEntry>();
+  private readonly services: ConnectionServices;
+
+  constructor(readonly o: ServerOptions) {
+    for (const t of o.targets) this.targets.set(t.name.toLowerCase(), t);
+    this.services = {
+      log: o.log,
+      directory: this.directory,
+      establish: (conn, outcome) => this.establish(conn, outcome),
+      nopIntervalMs: o.nopIntervalMs ?? 15_000,
+      nopTimeoutMs: o.nopTimeoutMs ?? 30_000,
+    };
+  }
+
+  /** Starts listening on every portal; rejects with a clear message when a port is busy. */
+  async listen(): Promise<Array<{ host: string; port: number }>> {
+    const bound: Array<{ host: string; port: number }> = [];
+    for (const portal of this.o.portals) {
+      const srv = net.createServer({ noDelay: true }, (socket) => this.accept(socket, portal));
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', (err: NodeJS.ErrnoException) => {
+          const where = formatPortal(portal.host, portal.port);
+          if (err.code === 'EADDRINUSE') reject(new Error(`portal ${where} is already in use`));
+          else if (err.code === 'EADDRNOTAVAIL') reject(new Error(`portal ${where}: no such local address`));
+          else if (err.code === 'EACCES') reject(new Error(`portal ${where}: permission denied`));
+          else reject(new Error(`portal ${where}: ${err.message}`));
+        });
+        srv.listen({ host: portal.host, port: portal.port, ipv6Only: portal.host.includes(':') }, () => resolve());
+      });
+      srv.on('error', (err) => this.o.log.error(`listener error: ${err.message}`));
+      const addr = srv.address() as net.AddressInfo;
+      // an ephemeral port (0) is resolved here so discovery answers with the real one
+      portal.port = addr.port;
+      bound.push({ host: portal.host, port: addr.port });
+      this.listeners.push(srv);
+    }
+    return bound;
+  }
+
+  private accept(socket: net.Socket, portal: PortalEntry): void {
+    const conn = new Connection(socket, portal, this.services);
+    this.connections.add(conn);
+    socket.on('close', () => this.connections.delete(conn));
+  }
+
+
+  findTarget(name: string): TargetEntry | undefined {
+    return this.targets.get(name.toLowerCase());
+  }
+
+  /** What the login and discovery layers may know of our targets (RFC 7143 §6.3, Appendix C). */
+  readonly directory: TargetDirectory = {
+    findTarget: (name) => {
+      const t = this.findTarget(name);
+      return t && { name: t.name, portalGroupTag: t.portalGroupTag, auth: t.chap ? 'CHAP' : 'None', ...(t.alias ? { alias: t.alias } : {}) };
+    },
+    allowInitiator: (info, initiatorName) => {
+      const t = this.findTarget(info.name);
+      return t !== undefined && initiatorAllowed(t, initiatorName);
+    },
+    chapFor: (info, _initiatorName) => {
+      if (info === 'discovery') return this.o.discoveryChap;
+      const t = this.findTarget(info.name);
+      if (!t?.chap) return undefined;
+      return { user: t.chap.user, secret: t.chap.secret, ...(t.mutualChap ? { mutual: t.mutualChap } : {}) };
+    },
+    // an initiator never learns of a target it may not log in to
+    sendTargets: (initiatorName, which) =>
+      [...this.targets.values()]
+        .filter((t) => initiatorAllowed(t, initiatorName) && (which === 'All' || t.name.toLowerCase() === which.toLowerCase()))
+        .map((t) => ({
+          name: t.name,
+          addresses: this.o.portals
+            .filter((p) => p.portalGroupTag === t.portalGroupTag)
+            .map((p) => ({ host: p.host, port: p.port, portalGroupTag: p.portalGroupTag })),
+        })),
+  };
+
+  private establish(conn: Connection, outcome: LoginOutcome): Session {
+    if (outcome.tsih !== 0) {
+      // RFC 7143 §6.3: a non-zero TSIH adds a connection to an existing session; we negotiate MaxConnections=1
+      const existing = this.sessions.get(outcome.tsih);
+      if (!existing || !existing.isid.equals(outcome.isid)) throw new LoginFailure('SessionDoesNotExist', `TSIH ${outcome.tsih}`);
+      throw new LoginFailure('TooManyConnections', 'MaxConnections is 1');
+    }
+    const kind = outcome.sessionType;
+    const target = kind === 'Normal' ? this.findTarget(outcome.target?.name ?? '') : undefined;
+    if (kind === 'Normal') {
+      if (!target) throw new LoginFailure('TargetRemoved', 'the target went away during login');
+      // §6.3.5 session reinstatement: same initiator, ISID and target port → the old session is closed first
+      for (const s of this.sessions.values()) {
+        if (
+          s.target === target &&
+          s.isid.equals(outcome.isid) &&
+          s.initiatorName.toLowerCase() === outcome.initiatorName.toLowerCase()
+        ) {
+          this.o.log.info(`reinstating session TSIH ${s.tsih} of ${s.initiatorName}`);
+          s.o.conn.drop('session reinstated by a new login with the same ISID');
+          s.end();
+        }
+      }
+    }
+    const tsih = this.allocateTsih();
+    const nexus: Nexus | undefined = target
+      ? {
+          id: `${outcome.initiatorName.toLowerCase()},i,0x${outcome.isid.toString('hex')},${target.name},t,0x${target.portalGroupTag.toString(16)}`,
+          initiatorName: outcome.initiatorName,
+          isid: outcome.isid,
+          targetName: target.name,
+          targetPortalGroupTag: target.portalGroupTag,
+          relativeTargetPortId: target.portalGroupTag,
+        }
+      : undefined;
+    const p = outcome.params;
+    const text = new TextSession({
+      directory: this.directory,
+      sessionType: kind,
+      initiatorName: outcome.initiatorName,
+      ...(outcome.target ? { target: outcome.target } : {}),
+      maxSendDataSegmentLength: p.maxRecvDataSegmentLengthInitiator,
+    });
+    const session = new Session({
+      tsih,
+      isid: outcome.isid,
+      initiatorName: outcome.initiatorName,
+      kind,
+      target,
+      nexus,
+      firstCmdSN: outcome.cmdSN,
+      params: {
+        firstBurstLength: p.firstBurstLength,
+        maxBurstLength: p.maxBurstLength,
+        maxOutstandingR2T: p.maxOutstandingR2T,
+        initialR2T: p.initialR2T,
+        maxSendDataSegment: p.maxRecvDataSegmentLengthInitiator,
+        immediateData: p.immediateData,
+        dataPDUInOrder: p.dataPDUInOrder,
+        dataSequenceInOrder: p.dataSequenceInOrder,
+      },
+      conn,
+      text,
+      peers: () => [...this.sessions.values()].filter((s) => s.target === target),
+      onEnd: (s) => {
+        if (this.sessions.get(s.tsih) === s) this.sessions.delete(s.tsih);
+        conn.log(`session TSIH ${s.tsih} ended`);
+      },
+    });
+    this.sessions.set(tsih, session);
+    return session;
+  }
+
+  private allocateTsih(): number {
+    // RFC 7143 §11.12.3: TSIH 0 is reserved for "new session"
+    for (let i = 0; i < 0xffff; i++) {
+      const t = this.nextTsih;
+      this.nextTsih = this.nextTsih >= 0xffff ? 1 : this.nextTsih + 1;
+      if (!this.sessions.has(t)) return t;
+    }
+    throw new Error('out of session handles');
+  }
+
+  /** Graceful stop: ask initiators to log out, wait a little, then close everything. */
+  async close(graceMs = 2000): Promise<void> {
+    for (const l of this.listeners) l.close();
+    const live = [...this.connections];
+    for (const c of live) c.requestLogout(Math.max(1, Math.ceil(graceMs / 1000)));
+    const deadline = Date.now() + graceMs;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const c of this.connections) c.drop('target shutting down');
+    for (const t of this.targets.values()) await t.device.close();
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * What the iSCSI layer knows of a target: its name, portal group, LUNs (the SCSI device), who may log in and how.
+ */
+import type { ScsiTargetDevice } from '../scsi/device.ts';
+
+export interface ChapCredential {
+  user: string;
+  secret: string;
+}
+
+export interface TargetEntry {
+  /** iSCSI qualified name (RFC 7143 §4.2.7.2) */
+  name: string;
+  alias?: string;
+  portalGroupTag: number;
+  device: ScsiTargetDevice;
+  /** Initiator IQNs allowed to log in; empty = everyone. */
+  allowedInitiators: string[];
+  /** One-way CHAP the initiator must answer; undefined = no authentication. */
+  chap?: ChapCredential;
+  /** Mutual CHAP: the target proves itself with this secret when the initiator asks. */
+  mutualChap?: ChapCredential;
+}
+
+export interface PortalEntry {
+  host: string;
+  port: number;
+  portalGroupTag: number;
+}
+
+/** `[v6]:port` or `v4:port`, as TargetAddress and log lines want it (RFC 7143 §13.8). */
+export function formatPortal(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export function initiatorAllowed(target: TargetEntry, initiatorName: string): boolean {
+  if (target.allowedInitiators.length === 0) return true;
+  // RFC 7143 §4.2.7.1: iSCSI names are case-insensitive (normalized to lower case by stringprep)
+  const name = initiatorName.toLowerCase();
+  return target.allowedInitiators.some((a) => a.toLowerCase() === name);
+}
