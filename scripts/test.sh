@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `npm test` (and so .ci/run): test dependencies, type check, then every *.test.ts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-test-deps.sh
+
+echo "== type check"
+npx tsc -p tsconfig.json --noEmit
+
+echo "== tests"
+exec node scripts/run-tests.mjs "$@"
