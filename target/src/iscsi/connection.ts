@@ -204,8 +204,8 @@ export class Connection implements SessionConnection {
   finish(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
-    // let queued PDUs (a Logout or final Login Response) leave first
-    process.nextTick(() => this.socket.end());
+    // let queued PDUs (a Logout or final Login Response) leave first: end() flushes a corked stream
+    setImmediate(() => this.socket.end());
     setTimeout(() => this.socket.destroy(), 2000).unref();
   }
 
