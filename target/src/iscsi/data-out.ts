@@ -30,6 +30,13 @@ export interface R2TRequest {
   desiredDataTransferLength: number;
 }
 
+/** Who hands out TTTs and R2TSNs and sends the R2Ts (the command's task). */
+export interface R2TSolicitor {
+  nextR2TSN(): number;
+  allocateTtt(): number;
+  sendR2T(r: R2TRequest): void;
+}
+
 interface OutstandingR2T extends R2TRequest {
   nextOffset: number;
   nextDataSN: number;
@@ -60,9 +67,7 @@ export class DataOutAssembler {
     immediate: Buffer,
     commandFinal: boolean,
     private readonly limits: BurstLimits,
-    private readonly nextR2TSN: () => number,
-    private readonly allocateTtt: () => number,
-    private readonly sendR2T: (r: R2TRequest) => void,
+    private readonly solicitor: R2TSolicitor,
   ) {
     // RFC 7143 §13.10/§13.11: with InitialR2T=Yes only immediate data is unsolicited
     const unsolicitedCap = Math.min(edtl, limits.firstBurstLength);
@@ -232,8 +237,8 @@ export class DataOutAssembler {
     while (this.solicitedUpTo < need && this.r2ts.size < this.limits.maxOutstandingR2T) {
       const len = Math.min(this.limits.maxBurstLength, need - this.solicitedUpTo);
       const r: OutstandingR2T = {
-        ttt: this.allocateTtt(),
-        r2tSN: this.nextR2TSN(),
+        ttt: this.solicitor.allocateTtt(),
+        r2tSN: this.solicitor.nextR2TSN(),
         bufferOffset: this.solicitedUpTo,
         desiredDataTransferLength: len,
         nextOffset: this.solicitedUpTo,
@@ -241,7 +246,7 @@ export class DataOutAssembler {
       };
       this.r2ts.set(r.ttt, r);
       this.solicitedUpTo += len;
-      this.sendR2T(r);
+      this.solicitor.sendR2T(r);
     }
   }
 }

@@ -5,11 +5,12 @@
  */
 import type { DataInPdu, PduInit, ScsiCommandPdu, ScsiResponsePdu } from 'node-iscsi-pdu';
 import { Opcode, RESERVED_TAG, decodeLun } from 'node-iscsi-pdu';
-import type { Nexus, ScsiResponse } from '../scsi/types.ts';
+import type { Nexus, ScsiRequest, ScsiResponse } from '../scsi/types.ts';
 import { ScsiStatus } from '../scsi/types.ts';
 import { DataOutAssembler } from './data-out.ts';
-import type { BurstLimits, R2TRequest } from './data-out.ts';
+import type { BurstLimits, R2TRequest, R2TSolicitor } from './data-out.ts';
 
+/** What a task needs from its session; one object per session, shared by its tasks. */
 export interface TaskHost {
   nexus: Nexus;
   limits: BurstLimits;
@@ -23,42 +24,63 @@ export interface TaskHost {
   execute(task: ScsiTask): Promise<ScsiResponse>;
 }
 
-export class ScsiTask {
-  readonly abortController = new AbortController();
+/**
+ * The task is also the SCSI layer's request (ScsiRequest): no per-command adapter objects or closures on the
+ * hot path, and the AbortController exists only once someone asks for the signal or aborts.
+ */
+export class ScsiTask implements ScsiRequest, R2TSolicitor {
   readonly dataOut: DataOutAssembler | undefined;
-  readonly lunNumber: number | undefined;
+  readonly lun: number | undefined;
+  readonly nexus: Nexus;
   /** R2TSN and DataSN share one counter per command (RFC 7143 §11.8.4). */
   private sn = 0;
   /** Data-out the CDB asked for although the command carried no W bit (an overflow of 0 declared bytes). */
   private writeWithoutWBit = 0;
+  private controller: AbortController | undefined;
   aborted = false;
 
   constructor(
     readonly cmd: ScsiCommandPdu,
     private readonly host: TaskHost,
   ) {
-    this.lunNumber = decodeLun(cmd.lun);
+    this.nexus = host.nexus;
+    this.lun = decodeLun(cmd.lun);
     if (cmd.write) {
-      this.dataOut = new DataOutAssembler(
-        cmd.expectedDataTransferLength,
-        cmd.data,
-        cmd.final,
-        host.limits,
-        () => this.sn++,
-        () => host.allocateTtt(),
-        (r) => host.sendR2T(this, r),
-      );
+      this.dataOut = new DataOutAssembler(cmd.expectedDataTransferLength, cmd.data, cmd.final, host.limits, this);
     }
   }
 
   get itt(): number {
     return this.cmd.itt;
   }
+  get cdb(): Buffer {
+    return this.cmd.cdb;
+  }
+  get taskAttribute(): number {
+    return this.cmd.attr;
+  }
+  get expectedDataTransferLength(): number {
+    return this.cmd.expectedDataTransferLength;
+  }
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    return this.controller.signal;
+  }
+
+  nextR2TSN(): number {
+    return this.sn++;
+  }
+  allocateTtt(): number {
+    return this.host.allocateTtt();
+  }
+  sendR2T(r: R2TRequest): void {
+    this.host.sendR2T(this, r);
+  }
 
   abort(reason: string): void {
     if (this.aborted) return;
     this.aborted = true;
-    this.abortController.abort(new Error(reason));
+    this.controller?.abort(new Error(reason));
     this.dataOut?.abort(new Error(reason));
   }
 
@@ -78,7 +100,6 @@ export class ScsiTask {
 
   readDataOut(length: number): Promise<Buffer> {
     if (!this.dataOut) {
-      // RFC 7143 §11.3.1: data-out needs the W bit; with W=0 EDTL declares no data-out
       // RFC 7143 §11.3.1: without the W bit the initiator sends no data-out: an overflow of the whole length
       this.writeWithoutWBit = length;
       return Promise.resolve(Buffer.alloc(0));
@@ -115,6 +136,10 @@ export class ScsiTask {
         residualUnderflow = true;
         residualCount = edtl - wanted;
       }
+    } else if (r.data && r.data.length > 0) {
+      // §11.3.1: without the R bit no Data-In may be sent: everything the command produced is an overflow
+      residualOverflow = true;
+      residualCount = r.data.length;
     } else if (this.writeWithoutWBit > 0) {
       residualOverflow = true;
       residualCount = this.writeWithoutWBit;

@@ -68,7 +68,8 @@ export interface SessionOptions {
 }
 
 export class Session {
-  readonly window: CmdSNWindow<InitiatorPdu>;
+  /** Queued with its own header: a Reject must carry the header of the PDU it rejects (RFC 7143 §11.17). */
+  readonly window: CmdSNWindow<{ pdu: InitiatorPdu; header: Buffer }>;
   readonly tasks = new Map<number, ScsiTask>();
   private nextTtt = 1;
   private ended = false;
@@ -114,7 +115,7 @@ export class Session {
       this.deliver(pdu, header);
       return;
     }
-    const admission = this.window.offer(pdu.cmdSN, pdu);
+    const admission = this.window.offer(pdu.cmdSN, { pdu, header });
     if (admission === 'out-of-window') {
       this.o.conn.log(
         `ignoring ${opcodeName(pdu.opcode)} with CmdSN ${pdu.cmdSN} outside ${this.window.expCmdSN}..${this.window.maxCmdSN}`,
@@ -122,7 +123,7 @@ export class Session {
     } else if (admission === 'deliver') {
       this.deliver(pdu, header);
     }
-    for (const next of this.window.drain()) this.deliver(next, header);
+    for (const next of this.window.drain()) this.deliver(next.pdu, next.header);
   }
 
   private deliver(pdu: InitiatorPdu, header: Buffer): void {
@@ -156,6 +157,10 @@ export class Session {
       // RFC 7143 §4.3: a discovery session carries only Text, NOP and Logout
       return this.o.conn.reject(header, RejectReason.ProtocolError, 'SCSI command in a discovery session');
     }
+    if (cmd.data.length > 0 && !this.o.params.immediateData) {
+      // RFC 7143 §13.11: with ImmediateData=No a command carries no data
+      return this.o.conn.drop('protocol error: immediate data although ImmediateData=No');
+    }
     if (this.tasks.has(cmd.itt)) {
       return this.o.conn.reject(header, RejectReason.TaskInProgress, `ITT 0x${cmd.itt.toString(16)} already in use`);
     }
@@ -178,14 +183,21 @@ export class Session {
       });
   }
 
+  /** One TaskHost per session (built at the first command): tasks share it instead of carrying closures. */
+  private host: TaskHost | undefined;
+
   private taskHost(target: TargetEntry): TaskHost {
+    if (this.host) return this.host;
     const p = this.o.params;
     const conn = this.o.conn;
-    const nexus = this.o.nexus!;
-    return {
-      nexus,
+    const device = target.device;
+    this.host = {
+      nexus: this.o.nexus!,
       limits: p,
-      maxSendDataSegment: p.maxSendDataSegment,
+      // read at each use: a Text request may declare a new MaxRecvDataSegmentLength in full feature phase
+      get maxSendDataSegment() {
+        return p.maxSendDataSegment;
+      },
       maxBurstLength: p.maxBurstLength,
       allocateTtt: () => this.allocateTtt(),
       sendR2T: (task, r) =>
@@ -206,17 +218,9 @@ export class Session {
         ),
       sendDataIn: (pdu, withStatus) => conn.send(pdu, withStatus),
       sendResponse: (pdu) => conn.send(pdu, true),
-      execute: (task): Promise<ScsiResponse> =>
-        target.device.execute({
-          nexus,
-          lun: task.lunNumber,
-          cdb: task.cmd.cdb,
-          taskAttribute: task.cmd.attr,
-          expectedDataTransferLength: task.cmd.expectedDataTransferLength,
-          readDataOut: (len: number) => task.readDataOut(len),
-          signal: task.abortController.signal,
-        }),
+      execute: (task): Promise<ScsiResponse> => device.execute(task),
     };
+    return this.host;
   }
 
   private allocateTtt(): number {
@@ -229,6 +233,9 @@ export class Session {
   dataOutDigestError(pdu: DataOutPdu, header: Buffer): void {
     // RFC 7143 §7.8: Reject with reason "data digest error", then end the command (option b) — never retry at ERL 0
     this.o.conn.reject(header, RejectReason.DataDigestError, 'data digest error on Data-Out');
+    // one PDU, one Reject: a Data-Out for no known transfer needs no second answer
+    const task = this.tasks.get(pdu.itt);
+    if (!task?.dataOut) return;
     this.onDataOut(pdu, header, false);
   }
 
@@ -267,12 +274,12 @@ export class Session {
   abortTasks(lun: number | undefined, why: string): number {
     let n = 0;
     for (const task of [...this.tasks.values()]) {
-      if (lun === undefined || task.lunNumber === lun) {
+      if (lun === undefined || task.lun === lun) {
         this.abortTask(task, why);
         n++;
       }
     }
-    this.window.removeQueued((p) => p.opcode === Opcode.ScsiCommand && (lun === undefined || decodeLun(p.lun) === lun));
+    this.window.removeQueued(({ pdu: p }) => p.opcode === Opcode.ScsiCommand && (lun === undefined || decodeLun(p.lun) === lun));
     return n;
   }
 
@@ -343,7 +350,7 @@ export class Session {
           this.abortTask(task, 'ABORT TASK');
           return respond(TmfResponse.FunctionComplete);
         }
-        const queued = this.window.removeQueued((p) => p.opcode === Opcode.ScsiCommand && p.itt === pdu.referencedTaskTag);
+        const queued = this.window.removeQueued(({ pdu: p }) => p.opcode === Opcode.ScsiCommand && p.itt === pdu.referencedTaskTag);
         if (queued.length > 0) return respond(TmfResponse.FunctionComplete);
         // RFC 7143 §11.5.1: a command not yet received but inside the window counts as received and aborted
         if (this.window.notYetReceived(pdu.refCmdSN, pdu.cmdSN)) {

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { Opcode, PduFramer, RESERVED_TAG, encodePdu } from 'node-iscsi-pdu';
-import type { Pdu, PduInit, TargetPdu, LoginResponsePdu } from 'node-iscsi-pdu';
+import type { Pdu, PduInit, TargetPdu, LoginResponsePdu, R2TPdu } from 'node-iscsi-pdu';
 
 export interface Pair {
   [key: string]: string;
@@ -32,6 +32,8 @@ export function decodeKeys(data: Buffer): Pair {
 
 export class RawInitiator {
   private readonly framer = new PduFramer({ headerDigest: false, dataDigest: false, maxRecvDataSegmentLength: 1 << 24 });
+  /** Every PDU received, in order (tests inspect StatSN sequences etc.). */
+  readonly received: TargetPdu[] = [];
   private queue: TargetPdu[] = [];
   private waiters: Array<() => void> = [];
   closed = false;
@@ -46,7 +48,10 @@ export class RawInitiator {
     socket.setNoDelay(true);
     socket.on('data', (chunk) => {
       for (const ev of this.framer.push(chunk)) {
-        if (ev.kind === 'pdu') this.queue.push(ev.pdu as TargetPdu);
+        if (ev.kind === 'pdu') {
+          this.queue.push(ev.pdu as TargetPdu);
+          this.received.push(ev.pdu as TargetPdu);
+        }
         else this.queue.push({ opcode: -1, message: ev.message } as unknown as TargetPdu);
       }
       this.wake();
@@ -95,7 +100,7 @@ export class RawInitiator {
       });
     }
     const p = this.queue.shift()!;
-    if ('statSN' in p && typeof p.statSN === 'number') this.expStatSN = (p.statSN + 1) >>> 0;
+    if (advancesStatSN(p)) this.expStatSN = (p.statSN + 1) >>> 0;
     return p;
   }
 
@@ -187,6 +192,14 @@ export class RawInitiator {
       if (resp.statusClass !== 0 || (resp.transit && resp.nsg === 3)) break;
     }
     this.tsih = resp.tsih;
+    if (resp.statusClass === 0) {
+      // RFC 7143 §13.1: digests start with the first PDU after the final Login Response
+      const k = decodeKeys(resp.data);
+      const hd = (k['HeaderDigest'] ?? op['HeaderDigest']) === 'CRC32C';
+      const dd = (k['DataDigest'] ?? op['DataDigest']) === 'CRC32C';
+      this.digests = { headerDigest: hd, dataDigest: dd };
+      this.framer.update({ headerDigest: hd, dataDigest: dd });
+    }
     return resp;
   }
 
@@ -198,8 +211,8 @@ export class RawInitiator {
   }
 
   /** Sends a SCSI command (non-immediate, next CmdSN) and returns its ITT. */
-  command(cdb: Buffer, opts: { lun?: bigint; read?: boolean; write?: boolean; edtl?: number; data?: Buffer; final?: boolean; cmdSN?: number } = {}): number {
-    const itt = this.itt++;
+  command(cdb: Buffer, opts: { lun?: bigint; read?: boolean; write?: boolean; edtl?: number; data?: Buffer; final?: boolean; cmdSN?: number; itt?: number } = {}): number {
+    const itt = opts.itt ?? this.itt++;
     const padded = Buffer.alloc(Math.max(16, cdb.length));
     cdb.copy(padded);
     this.send({
@@ -241,6 +254,53 @@ export class RawInitiator {
     }
   }
 
+  /** Next PDU of the given opcode (others are skipped); throws when none arrives. */
+  async expect<O extends TargetPdu['opcode']>(opcode: O, timeoutMs = 3000): Promise<Extract<TargetPdu, { opcode: O }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const p = await this.next(Math.max(1, deadline - Date.now()));
+      if (!p) throw new Error(`expected opcode 0x${opcode.toString(16)}, connection ${this.closed ? 'closed' : 'silent'}`);
+      if (p.opcode === opcode) return p as Extract<TargetPdu, { opcode: O }>;
+    }
+  }
+
+  /** Sends one Data-Out PDU. */
+  dataOut(o: { itt: number; ttt?: number; offset: number; data: Buffer; dataSN: number; final: boolean; lun?: bigint }): void {
+    this.send({
+      opcode: Opcode.DataOut,
+      final: o.final,
+      lun: o.lun ?? 0n,
+      itt: o.itt,
+      ttt: o.ttt ?? RESERVED_TAG,
+      expStatSN: this.expStatSN,
+      dataSN: o.dataSN,
+      bufferOffset: o.offset,
+      data: o.data,
+    });
+  }
+
+  /** Answers every R2T of `itt` from `payload` (in MaxRecvDataSegmentLength pieces of `seg`), then returns the result. */
+  async writeSolicited(itt: number, payload: Buffer, seg = 8192): Promise<{ status: number; data: Buffer; sense: Buffer; pdu: TargetPdu; r2ts: R2TPdu[] }> {
+    const r2ts: R2TPdu[] = [];
+    for (;;) {
+      const p = await this.next(5000);
+      if (!p) throw new Error(`no answer for ITT ${itt}`);
+      if (p.opcode === Opcode.R2T && p.itt === itt) {
+        r2ts.push(p);
+        let sn = 0;
+        for (let off = p.bufferOffset; off < p.bufferOffset + p.desiredDataTransferLength; off += seg) {
+          const end = Math.min(off + seg, p.bufferOffset + p.desiredDataTransferLength);
+          this.dataOut({ itt, ttt: p.ttt, offset: off, data: payload.subarray(off, end), dataSN: sn++, final: end === p.bufferOffset + p.desiredDataTransferLength });
+        }
+      } else if (p.opcode === Opcode.ScsiResponse && p.itt === itt) {
+        const sense = p.data.length >= 2 ? p.data.subarray(2, 2 + p.data.readUInt16BE(0)) : Buffer.alloc(0);
+        return { status: p.status, data: Buffer.alloc(0), sense, pdu: p, r2ts };
+      } else if (p.opcode === Opcode.Reject) {
+        return { status: -1, data: p.data, sense: Buffer.alloc(0), pdu: p, r2ts };
+      }
+    }
+  }
+
   nopOut(data = Buffer.alloc(0)): number {
     const itt = this.itt++;
     this.send({
@@ -258,5 +318,20 @@ export class RawInitiator {
 
   close(): void {
     this.socket.destroy();
+  }
+}
+
+/** Whether a target PDU consumed a StatSN (RFC 7143 §4.2.2.2): R2T, Async and Data-In without status do not. */
+function advancesStatSN(p: TargetPdu): p is Exclude<TargetPdu, never> & { statSN: number } {
+  switch (p.opcode) {
+    case Opcode.R2T:
+    case Opcode.AsyncMessage:
+      return false;
+    case Opcode.DataIn:
+      return p.hasStatus;
+    case Opcode.NopIn:
+      return p.itt !== RESERVED_TAG;
+    default:
+      return typeof (p as { statSN?: unknown }).statSN === 'number';
   }
 }
