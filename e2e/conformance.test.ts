@@ -29,6 +29,8 @@ const READ_WRITE_FAMILIES = [
   'Verify10', 'Verify12', 'Verify16', 'Write10', 'Write12', 'Write16',
   'WriteVerify10', 'WriteVerify12', 'WriteVerify16',
   'iSCSIcmdsn', 'iSCSIdatasn', 'iSCSIResiduals', 'iSCSITMF',
+  // VMware VAAI and thin provisioning (issue 3)
+  'CompareAndWrite', 'WriteSame10', 'WriteSame16', 'Unmap', 'GetLBAStatus', 'OrWrite',
 ] as const;
 
 /** Families run against a LUN served with --read-only. */

@@ -83,10 +83,12 @@ test('RSOC one command: usage data for every command, option/service-action mism
         // every usage bit set in the report is accepted by the reserved-bit check
       }
     }
-    const none = await run(f.device, rsoc(1, 0x41));
+    const none = await run(f.device, rsoc(1, 0x48));
     assertGood(none);
-    assert.equal(none.data![1]! & 0x07, 0b001, 'WRITE SAME(10) not supported');
-    assert.equal((await run(f.device, rsoc(2, 0x9e, 0x12))).data![1]! & 0x07, 0b001);
+    assert.equal(none.data![1]! & 0x07, 0b001, 'SANITIZE not supported');
+    assert.equal((await run(f.device, rsoc(2, 0x9e, 0x13))).data![1]! & 0x07, 0b001, 'SERVICE ACTION IN(16) 13h not supported');
+    assert.equal((await run(f.device, rsoc(1, 0x41))).data![1]! & 0x07, 0b011, 'WRITE SAME(10) supported');
+    assert.equal((await run(f.device, rsoc(2, 0x9e, 0x12))).data![1]! & 0x07, 0b011, 'GET LBA STATUS supported');
     assertSense(await run(f.device, rsoc(5)), 'INVALID_FIELD_IN_CDB', { byte: 2 });
   } finally {
     await f.cleanup();

@@ -162,7 +162,8 @@ test('READ CAPACITY(10/16): last LBA and block size; PMI rule; allocation length
       assert.equal(rc16.data!.readBigUInt64BE(0), 999n);
       assert.equal(rc16.data!.readUInt32BE(8), 4096);
       assert.equal(rc16.data![12], 0, 'no protection');
-      assert.equal(rc16.data![14]! & 0x80, 0, 'LBPME 0');
+      // a sparse file that can punch holes is thin: LBPME 1, and holes read as zeros: LBPRZ 1 (SBC-4 §5.20.2)
+      assert.equal(rc16.data![14]! & 0xc0, 0xc0, 'LBPME 1, LBPRZ 1');
       for (let a = 0; a < 16; a++) {
         const r = await run(f.device, cdb16(a));
         assertGood(r);

@@ -129,19 +129,20 @@ test('VPD 0x80 serial and 0x83 designators (NAA 6, T10, relative port, TPG, SCSI
   }
 });
 
-test('VPD 0xB0 block limits: length 3Ch, max transfer set, no unmap; B1 non-rotating; B2 no LBPU', async () => {
+test('VPD 0xB0 block limits: length 3Ch, max transfer and unmap limits set; B1 non-rotating; B2 LBPU/LBPWS/LBPWS10', async () => {
   const f = await makeDevice();
   try {
     const bl = (await run(f.device, INQUIRY(1, 0xb0, 255))).data!;
     assert.equal(bl[3], 0x3c);
     assert.equal(bl.length, 0x40);
     assert.ok(bl.readUInt32BE(8) >= 256, 'maximum transfer length ≥ 256 blocks');
-    assert.equal(bl.readUInt32BE(20), 0, 'max unmap LBA count 0');
-    assert.equal(bl.readUInt32BE(24), 0, 'max unmap descriptor count 0');
+    const maxUnmap = bl.readUInt32BE(20);
+    assert.ok(maxUnmap > 0 && maxUnmap <= 1024 * 1024, 'max unmap LBA count set, ≤ 2^20 (libiscsi Inquiry.BlockLimits)');
+    assert.ok(bl.readUInt32BE(24) > 0, 'max unmap descriptor count set');
     const bdc = (await run(f.device, INQUIRY(1, 0xb1, 255))).data!;
     assert.equal(bdc.readUInt16BE(4), 1);
     const lbp = (await run(f.device, INQUIRY(1, 0xb2, 255))).data!;
-    assert.equal(lbp[5]! & 0xe0, 0, 'no LBPU / LBPWS / LBPWS10');
+    assert.equal(lbp[5]! & 0xe0, 0xe0, 'LBPU, LBPWS, LBPWS10');
   } finally {
     await f.cleanup();
   }
@@ -191,11 +192,11 @@ test('unknown opcode → INVALID COMMAND OPERATION CODE; unknown service action 
   const f = await makeDevice();
   try {
     await settle(f.device);
-    assertSense(await run(f.device, [0x41, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 'INVALID_COMMAND_OPERATION_CODE'); // WRITE SAME(10): not yet
-    assertSense(await run(f.device, [0x42, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 'INVALID_COMMAND_OPERATION_CODE'); // UNMAP: not yet
+    // SANITIZE is deliberately unsupported (opcodes.ts says why)
+    assertSense(await run(f.device, [0x48, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 'INVALID_COMMAND_OPERATION_CODE');
     const sa = new Array(16).fill(0);
     sa[0] = 0x9e;
-    sa[1] = 0x12; // GET LBA STATUS: not yet
+    sa[1] = 0x13; // no such SERVICE ACTION IN(16) service action
     assertSense(await run(f.device, sa), 'INVALID_FIELD_IN_CDB', { byte: 1, bit: 4 });
   } finally {
     await f.cleanup();

@@ -8,6 +8,12 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Backstore, OpenBackstoreOptions } from './types.ts';
 import { BackstoreError } from './types.ts';
 import { probeSize, sysfsBlockDeviceSize } from './device-size.ts';
+import { FallocMode, loadNativeFs } from './native-fs.ts';
+import type { NativeFs } from './native-fs.ts';
+
+/** Zero-fill fallback: written from one shared all-zero buffer, this much per pwrite. */
+const ZERO_CHUNK = 1024 * 1024;
+let zeroChunk: Buffer | undefined;
 
 export class FileBackstore implements Backstore {
   #size: number;
@@ -20,9 +26,14 @@ export class FileBackstore implements Backstore {
     private readonly isBlockDevice: boolean,
     size: number,
     readonly writeThrough: boolean,
+    private readonly native: NativeFs | undefined,
   ) {
     this.#size = size;
+    this.discardMethod = native ? 'punch-hole' : 'zero-fill';
   }
+
+  /** 'punch-hole' until a fallocate fails (file system without hole support): then 'zero-fill' for good. */
+  discardMethod: 'punch-hole' | 'zero-fill';
 
   static async open(path: string, opts: OpenBackstoreOptions): Promise<FileBackstore> {
     let st;
@@ -50,7 +61,7 @@ export class FileBackstore implements Backstore {
       const code = (err as NodeJS.ErrnoException).code;
       throw new BackstoreError(`cannot open backstore ${path}: ${(err as Error).message}`, path, code);
     }
-    const bs = new FileBackstore(path, opts.readOnly, fh, isBlockDevice, 0, writeThrough);
+    const bs = new FileBackstore(path, opts.readOnly, fh, isBlockDevice, 0, writeThrough, await loadNativeFs());
     try {
       await bs.refreshSize();
     } catch (err) {
@@ -103,6 +114,66 @@ export class FileBackstore implements Backstore {
       if (bytesWritten === 0) throw new BackstoreError(`short write on ${this.path}`, this.path, 'EIO');
       done += bytesWritten;
     }
+  }
+
+  /**
+   * fallocate(PUNCH_HOLE|KEEP_SIZE): on a file the blocks are freed and read back as zeros (a partial fs block is
+   * zeroed in place); on a block device Linux turns it into a zero-out that may unmap (blkdev_fallocate) and that
+   * also guarantees zeros. If it fails (no support), write zeros: LBPRZ stays true, only the space isn't freed.
+   */
+  async discard(offset: number, length: number): Promise<void> {
+    this.#assertWritable(offset, length);
+    if (length === 0) return;
+    if (this.native && this.discardMethod === 'punch-hole') {
+      const rc = await this.native.fallocate(this.fh.fd, FallocMode.PUNCH_HOLE | FallocMode.KEEP_SIZE, offset, length);
+      if (rc === 0) return this.#syncIfWriteThrough();
+      this.discardMethod = 'zero-fill';
+    }
+    await this.#zeroFill(offset, length);
+  }
+
+  /** fallocate(ZERO_RANGE|KEEP_SIZE): zeros that stay allocated (unwritten extents on ext4/xfs), else pwrite zeros. */
+  async writeZeroes(offset: number, length: number): Promise<void> {
+    this.#assertWritable(offset, length);
+    if (length === 0) return;
+    if (this.native) {
+      const rc = await this.native.fallocate(this.fh.fd, FallocMode.ZERO_RANGE | FallocMode.KEEP_SIZE, offset, length);
+      if (rc === 0) return this.#syncIfWriteThrough();
+    }
+    await this.#zeroFill(offset, length);
+  }
+
+  /**
+   * SEEK_DATA/SEEK_HOLE around `offset`. A block device, or no native lseek, is all data (the generic llseek answers
+   * the same way for file systems without hole tracking).
+   */
+  async allocation(offset: number): Promise<{ mapped: boolean; end: number }> {
+    this.#assertOpen();
+    const size = this.#size;
+    if (!this.native || this.isBlockDevice || offset >= size) return { mapped: true, end: size };
+    const data = await this.native.seekData(this.fh.fd, offset);
+    if (data < 0 || data >= size) return { mapped: false, end: size }; // ENXIO: nothing but hole to EOF
+    if (data > offset) return { mapped: false, end: data };
+    const hole = await this.native.seekHole(this.fh.fd, offset);
+    return { mapped: true, end: hole < 0 ? size : Math.min(hole, size) };
+  }
+
+  async #zeroFill(offset: number, length: number): Promise<void> {
+    zeroChunk ??= Buffer.alloc(ZERO_CHUNK);
+    for (let done = 0; done < length; done += ZERO_CHUNK) {
+      await this.write(offset + done, zeroChunk.subarray(0, Math.min(ZERO_CHUNK, length - done)));
+    }
+  }
+
+  async #syncIfWriteThrough(): Promise<void> {
+    // O_DSYNC covers pwrite, not fallocate: a write-through LU makes the deallocation durable before GOOD.
+    if (this.writeThrough) await this.fh.datasync();
+  }
+
+  #assertWritable(offset: number, length: number): void {
+    this.#assertOpen();
+    if (this.readOnly) throw new BackstoreError(`backstore ${this.path} is read-only`, this.path, 'EROFS');
+    checkRange(offset, length, this.path);
   }
 
   async flush(): Promise<void> {

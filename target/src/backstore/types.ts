@@ -10,6 +10,21 @@ export interface Backstore {
   /** Positional read off the event loop; bytes past the end of a (sparse, short) file read as zeros. */
   read(offset: number, length: number): Promise<Buffer>;
   write(offset: number, data: Buffer): Promise<void>;
+  /**
+   * Deallocate a byte range (UNMAP, WRITE SAME with UNMAP: SBC-4 §4.7.3.4): afterwards it reads as zeros. Files get a
+   * hole punched; where that is impossible the range is overwritten with zeros (still reads zero, frees nothing).
+   * Optional: a backstore without it is unmapped by the SCSI layer writing zeros itself.
+   */
+  discard?(offset: number, length: number): Promise<void>;
+  /** Zeros over a range that stays allocated (WRITE SAME of a zero block, UNMAP bit clear). */
+  writeZeroes?(offset: number, length: number): Promise<void>;
+  /**
+   * The allocation extent that contains `offset` (GET LBA STATUS, SBC-4 §5.22): whether it holds data and the
+   * byte offset where that changes (≤ size()). Without it every byte counts as mapped.
+   */
+  allocation?(offset: number): Promise<{ mapped: boolean; end: number }>;
+  /** How discard() releases space: 'punch-hole' (really freed) or 'zero-fill' (no native fallocate). */
+  readonly discardMethod?: 'punch-hole' | 'zero-fill';
   /** Make every completed write durable (fdatasync). */
   flush(): Promise<void>;
   close(): Promise<void>;

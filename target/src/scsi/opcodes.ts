@@ -2,7 +2,10 @@
  * The opcode table (tgt's ops[256], LIO's sbc_parse_cdb as data): every supported command with its
  * CDB length, usage mask (which doubles as the reserved-bit check and RSOC's CDB usage data),
  * timeouts, data direction and handler. An opcode absent from the table answers INVALID COMMAND
- * OPERATION CODE (SPC-4 §4.2.5.1); WRITE SAME / UNMAP / COMPARE AND WRITE are not implemented yet.
+ * OPERATION CODE (SPC-4 §4.2.5.1). SANITIZE (48h) is deliberately absent: it is optional (SBC-4 §5.30), erasing a
+ * whole LU from one CDB is not something a shared appliance should offer, and "invalid command operation code" is
+ * the answer that tells an initiator plainly it is not supported. ORWRITE(32) (variable-length 7Fh) and WRITE
+ * ATOMIC are absent too.
  */
 import type { CommandSpec, OpcodeSlot } from './command.ts';
 import { inquiry } from './inquiry.ts';
@@ -23,10 +26,16 @@ import {
   writeAndVerify,
 } from './sbc.ts';
 import { reportLuns, requestSense, testUnitReady } from './spc.ts';
+import { writeSame } from './write-same.ts';
+import { unmap } from './unmap.ts';
+import { getLbaStatus } from './lba-status.ts';
+import { compareAndWrite, orWrite } from './compare-and-write.ts';
 
 const QUICK = { nominal: 1, recommended: 10 } as const;
 const IO = { nominal: 1, recommended: 30 } as const;
 const FLUSH = { nominal: 5, recommended: 60 } as const;
+// WRITE SAME / UNMAP may cover MAXIMUM WRITE SAME LENGTH / MAXIMUM UNMAP LBA COUNT (1 GiB) in one command.
+const BULK = { nominal: 5, recommended: 120 } as const;
 
 const F = 0xff;
 const C = 0x00; // CONTROL byte: NACA/LINK unsupported, vendor bits not evaluated (SAM-5 §5.2)
@@ -41,6 +50,11 @@ const WRITE_B1 = 0xfa;
 const VERIFY_B1 = 0xf6;
 // GROUP NUMBER (SBC-4: 6 bits)
 const GRP = 0x3f;
+// WRITE SAME(10): WRPROTECT ANCHOR UNMAP — 1111 1000; WRITE SAME(16) adds NDOB (bit 0) — 1111 1001 (SBC-4 §5.49/5.50)
+const WS10_B1 = 0xf8;
+const WS16_B1 = 0xf9;
+// UNMAP: ANCHOR (SBC-4 §5.32)
+const UNMAP_B1 = 0x01;
 
 export const COMMANDS = {
   TEST_UNIT_READY: { name: 'TEST UNIT READY', cdbLength: 6, usage: [0x00, 0, 0, 0, 0, C], timeout: QUICK, dataDirection: 'none', handler: testUnitReady },
@@ -60,6 +74,8 @@ export const COMMANDS = {
   PREVENT_ALLOW_MEDIUM_REMOVAL: { name: 'PREVENT ALLOW MEDIUM REMOVAL', cdbLength: 6, usage: [0x1e, 0, 0, 0, 0x03, C], timeout: QUICK, dataDirection: 'none', handler: preventAllowMediumRemoval },
   READ_CAPACITY_10: { name: 'READ CAPACITY(10)', cdbLength: 10, usage: [0x25, 0, F, F, F, F, 0, 0, 0x01, C], timeout: QUICK, dataDirection: 'in', handler: readCapacity10 },
   READ_10: { name: 'READ(10)', cdbLength: 10, usage: [0x28, READ_B1, F, F, F, F, GRP, F, F, C], timeout: IO, dataDirection: 'in', handler: (c) => read(c, 10) },
+  WRITE_SAME_10: { name: 'WRITE SAME(10)', cdbLength: 10, usage: [0x41, WS10_B1, F, F, F, F, GRP, F, F, C], timeout: BULK, dataDirection: 'out', handler: (c) => writeSame(c, 10) },
+  UNMAP: { name: 'UNMAP', cdbLength: 10, usage: [0x42, UNMAP_B1, 0, 0, 0, 0, GRP, F, F, C], timeout: BULK, dataDirection: 'out', handler: unmap },
   WRITE_10: { name: 'WRITE(10)', cdbLength: 10, usage: [0x2a, WRITE_B1, F, F, F, F, GRP, F, F, C], timeout: IO, dataDirection: 'out', handler: (c) => write(c, 10) },
   WRITE_AND_VERIFY_10: { name: 'WRITE AND VERIFY(10)', cdbLength: 10, usage: [0x2e, VERIFY_B1, F, F, F, F, GRP, F, F, C], timeout: IO, dataDirection: 'out', handler: (c) => writeAndVerify(c, 10) },
   VERIFY_10: { name: 'VERIFY(10)', cdbLength: 10, usage: [0x2f, VERIFY_B1, F, F, F, F, GRP, F, F, C], timeout: IO, dataDirection: 'out', handler: (c) => verify(c, 10) },
@@ -68,13 +84,19 @@ export const COMMANDS = {
   READ_DEFECT_DATA_10: { name: 'READ DEFECT DATA(10)', cdbLength: 10, usage: [0x37, 0, 0x1f, 0, 0, 0, 0, F, F, C], timeout: QUICK, dataDirection: 'in', handler: (c) => readDefectData(c, 10) },
   MODE_SELECT_10: { name: 'MODE SELECT(10)', cdbLength: 10, usage: [0x55, 0x11, 0, 0, 0, 0, 0, F, F, C], timeout: QUICK, dataDirection: 'out', handler: (c) => modeSelect(c, true) },
   MODE_SENSE_10: { name: 'MODE SENSE(10)', cdbLength: 10, usage: [0x5a, 0x18, F, F, 0, 0, 0, F, F, C], timeout: QUICK, dataDirection: 'in', handler: (c) => modeSense(c, true) },
+  ORWRITE_16: { name: 'ORWRITE(16)', cdbLength: 16, usage: [0x8b, WRITE_B1, ...LBA8, ...LEN4, GRP, C], timeout: IO, dataDirection: 'out', handler: orWrite },
+  // SBC-4 §5.3 COMPARE AND WRITE: byte 1 as WRITE (WRPROTECT DPO FUA FUA_NV), NUMBER OF LOGICAL BLOCKS in byte 13
+  COMPARE_AND_WRITE: { name: 'COMPARE AND WRITE', cdbLength: 16, usage: [0x89, WRITE_B1, ...LBA8, 0, 0, 0, F, GRP, C], timeout: IO, dataDirection: 'out', handler: compareAndWrite },
   READ_16: { name: 'READ(16)', cdbLength: 16, usage: [0x88, READ_B1, ...LBA8, ...LEN4, GRP, C], timeout: IO, dataDirection: 'in', handler: (c) => read(c, 16) },
   WRITE_16: { name: 'WRITE(16)', cdbLength: 16, usage: [0x8a, WRITE_B1, ...LBA8, ...LEN4, GRP, C], timeout: IO, dataDirection: 'out', handler: (c) => write(c, 16) },
   WRITE_AND_VERIFY_16: { name: 'WRITE AND VERIFY(16)', cdbLength: 16, usage: [0x8e, VERIFY_B1, ...LBA8, ...LEN4, GRP, C], timeout: IO, dataDirection: 'out', handler: (c) => writeAndVerify(c, 16) },
   VERIFY_16: { name: 'VERIFY(16)', cdbLength: 16, usage: [0x8f, VERIFY_B1, ...LBA8, ...LEN4, GRP, C], timeout: IO, dataDirection: 'out', handler: (c) => verify(c, 16) },
   PRE_FETCH_16: { name: 'PRE-FETCH(16)', cdbLength: 16, usage: [0x90, 0x02, ...LBA8, ...LEN4, GRP, C], timeout: IO, dataDirection: 'none', handler: (c) => preFetch(c, 16) },
   SYNCHRONIZE_CACHE_16: { name: 'SYNCHRONIZE CACHE(16)', cdbLength: 16, usage: [0x91, 0x06, ...LBA8, ...LEN4, GRP, C], timeout: FLUSH, dataDirection: 'none', handler: (c) => synchronizeCache(c, 16) },
+  WRITE_SAME_16: { name: 'WRITE SAME(16)', cdbLength: 16, usage: [0x93, WS16_B1, ...LBA8, ...LEN4, GRP, C], timeout: BULK, dataDirection: 'out', handler: (c) => writeSame(c, 16) },
   READ_CAPACITY_16: { name: 'READ CAPACITY(16)', cdbLength: 16, usage: [0x9e, 0x10, ...LBA8, ...LEN4, 0x01, C], timeout: QUICK, dataDirection: 'in', handler: readCapacity16 },
+  // SBC-4 §5.22 GET LBA STATUS: SERVICE ACTION IN(16) service action 12h
+  GET_LBA_STATUS: { name: 'GET LBA STATUS', cdbLength: 16, usage: [0x9e, 0x12, ...LBA8, ...LEN4, 0, C], timeout: QUICK, dataDirection: 'in', handler: getLbaStatus },
   REPORT_LUNS: {
     name: 'REPORT LUNS', cdbLength: 12, usage: [0xa0, 0, F, 0, 0, 0, F, F, F, F, 0, C], timeout: QUICK, dataDirection: 'in',
     handler: reportLuns, lunOptional: true, unitAttentionExempt: true,
@@ -102,6 +124,6 @@ export const OPCODES: OpcodeTable = new Map<number, OpcodeSlot>([
   ...Object.values(COMMANDS)
     .filter((s) => s.usage[0] !== SERVICE_ACTION_IN_16 && s.usage[0] !== MAINTENANCE_IN)
     .map(slot),
-  [SERVICE_ACTION_IN_16, { name: 'SERVICE ACTION IN(16)', serviceActions: { 0x10: COMMANDS.READ_CAPACITY_16 } }],
+  [SERVICE_ACTION_IN_16, { name: 'SERVICE ACTION IN(16)', serviceActions: { 0x10: COMMANDS.READ_CAPACITY_16, 0x12: COMMANDS.GET_LBA_STATUS } }],
   [MAINTENANCE_IN, { name: 'MAINTENANCE IN', serviceActions: { 0x0c: COMMANDS.REPORT_SUPPORTED_OPERATION_CODES } }],
 ]);

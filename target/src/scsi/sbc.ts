@@ -5,23 +5,26 @@ import type { BlockRange, CdbSize } from './cdb.ts';
 import { RW_LAYOUT, checkRange, readBlockRange, rejectProtectField, truncate } from './cdb.ts';
 import { ScsiError, invalidCdbField } from './sense.ts';
 import { MAX_TRANSFER_BYTES } from './vpd.ts';
+import { lbaLockOf } from './lba-lock.ts';
 
-const FUA = 0x08; // SBC-4 §5.x byte 1 bit 3
+export const FUA = 0x08; // SBC-4 §5.x byte 1 bit 3
+const LBPME = 0x80; // READ CAPACITY(16) byte 14 bit 7 (SBC-4 §5.20.2)
+const LBPRZ = 0x40; // byte 14 bit 6
 
-function luOf(ctx: CommandContext): LogicalUnit {
+export function luOf(ctx: CommandContext): LogicalUnit {
   return ctx.lu!;
 }
 
-function byteOffset(lu: LogicalUnit, lba: bigint): number {
+export function byteOffset(lu: LogicalUnit, lba: bigint): number {
   return Number(lba) * lu.blockSize;
 }
 
 /** SBC-4 §6.6.4: a transfer above MAXIMUM TRANSFER LENGTH is an invalid field (the length field). */
-function checkTransferLength(lu: LogicalUnit, range: BlockRange, size: CdbSize): void {
+export function checkTransferLength(lu: LogicalUnit, range: BlockRange, size: CdbSize): void {
   if (range.blocks * lu.blockSize > MAX_TRANSFER_BYTES) throw invalidCdbField(RW_LAYOUT[size].lenAt);
 }
 
-function throwIfAborted(ctx: CommandContext): void {
+export function throwIfAborted(ctx: CommandContext): void {
   ctx.req.signal.throwIfAborted();
 }
 
@@ -32,7 +35,7 @@ function throwIfAborted(ctx: CommandContext): void {
  * requested or transferred" — libiscsi's WriteVerify residual tests require this; WRITE accepts either answer).
  * A partial block is answered as in b): INVALID FIELD IN COMMAND INFORMATION UNIT, nothing written.
  */
-async function dataOut(ctx: CommandContext, length: number, wholeBlocks?: number): Promise<Buffer> {
+export async function dataOut(ctx: CommandContext, length: number, wholeBlocks?: number): Promise<Buffer> {
   const data = await ctx.req.readDataOut(length);
   if (data.length < length && !(wholeBlocks !== undefined && data.length % wholeBlocks === 0)) {
     throw new ScsiError('INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT');
@@ -57,7 +60,15 @@ export async function read(ctx: CommandContext, size: CdbSize): Promise<CommandR
 
 // ---- WRITE (SBC-4 §5.40-5.43) ----
 
-function checkWritable(lu: LogicalUnit): void {
+/**
+ * Run `fn` holding the LU's blocks [lba, lba+blocks) against the other writers (lba-lock.ts: COMPARE AND WRITE
+ * atomicity, SBC-4 §5.3). The uncontended case costs one scan of the held ranges.
+ */
+export function withBlocks<T>(lu: LogicalUnit, lba: bigint, blocks: number, fn: () => Promise<T>): Promise<T> {
+  return lbaLockOf(lu.backstore).run(Number(lba), blocks, fn);
+}
+
+export function checkWritable(lu: LogicalUnit): void {
   const reason = lu.writeProtection();
   if (reason) throw new ScsiError(reason);
 }
@@ -66,7 +77,7 @@ function checkWritable(lu: LogicalUnit): void {
  * Durable before GOOD when FUA is set or the write cache is off (SBC-4 §5.40 FUA, §6.5.5 WCE). An
  * O_DSYNC backstore made the write durable already.
  */
-async function commitWrite(lu: LogicalUnit, fua: boolean): Promise<void> {
+export async function commitWrite(lu: LogicalUnit, fua: boolean): Promise<void> {
   if (lu.backstore.writeThrough) return;
   if (fua || !lu.mode.writeCacheEnabled) await lu.backstore.flush();
 }
@@ -82,7 +93,7 @@ export async function write(ctx: CommandContext, size: CdbSize): Promise<Command
   if (range.blocks === 0) return {};
   const data = await dataOut(ctx, range.blocks * lu.blockSize, lu.blockSize);
   throwIfAborted(ctx);
-  if (data.length > 0) await lu.backstore.write(byteOffset(lu, range.lba), data);
+  if (data.length > 0) await withBlocks(lu, range.lba, data.length / lu.blockSize, () => lu.backstore.write(byteOffset(lu, range.lba), data));
   await commitWrite(lu, size !== 6 && (ctx.cdb[1]! & FUA) !== 0);
   return {};
 }
@@ -92,7 +103,7 @@ export async function write(ctx: CommandContext, size: CdbSize): Promise<Command
 /** SBC-4 §5.35 Table 80: BYTCHK 00b no compare, 01b compare all, 11b one block against every block. */
 const ByteCheck = { NONE: 0, ALL: 1, RESERVED: 2, ONE_BLOCK: 3 } as const;
 
-function firstDifference(a: Buffer, b: Buffer): number {
+export function firstDifference(a: Buffer, b: Buffer): number {
   const n = Math.min(a.length, b.length);
   // Fast path: equal buffers are the common case.
   if (a.length === b.length && a.equals(b)) return -1;
@@ -100,7 +111,7 @@ function firstDifference(a: Buffer, b: Buffer): number {
   return a.length === b.length ? -1 : n;
 }
 
-function miscompare(offset: number): ScsiError {
+export function miscompare(offset: number): ScsiError {
   // SBC-4 §5.35: INFORMATION = offset of the first differing byte in the Data-Out Buffer.
   return new ScsiError('MISCOMPARE_DURING_VERIFY', { information: BigInt(offset) });
 }
@@ -160,7 +171,7 @@ export async function writeAndVerify(ctx: CommandContext, size: 10 | 12 | 16): P
   const data = await dataOut(ctx, ctx.dataOutLength, lu.blockSize);
   if (data.length === 0) return {};
   throwIfAborted(ctx);
-  await lu.backstore.write(byteOffset(lu, range.lba), data);
+  await withBlocks(lu, range.lba, data.length / lu.blockSize, () => lu.backstore.write(byteOffset(lu, range.lba), data));
   await lu.backstore.flush(); // verification is of the medium: the data must be there first
   const written = { ...range, blocks: data.length / lu.blockSize };
   if (bytchk === ByteCheck.ALL) await compareMedium(ctx, lu, written, data, false);
@@ -194,7 +205,11 @@ export function readCapacity16(ctx: CommandContext): CommandResult {
   const data = Buffer.alloc(32);
   data.writeBigUInt64BE(lastLba(lu), 0);
   data.writeUInt32BE(lu.blockSize, 8);
-  // byte 12 PROT_EN 0; byte 13 LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT 0; byte 14 LBPME 0 (no UNMAP yet)
+  // byte 12 PROT_EN 0; byte 13 LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT 0 (one logical block per physical
+  // block: libiscsi's GetLBAStatus tests assume descriptors start at physical block boundaries otherwise).
+  // SBC-4 §5.20.2: LBPME — UNMAP / WRITE SAME(UNMAP) deallocate; LBPRZ — a deallocated block reads zeros
+  // (a punched hole does; the zero-fill fallback writes them).
+  data[14] = LBPME | LBPRZ;
   return { data: truncate(data, allocLength) };
 }
 

@@ -20,6 +20,46 @@ export const OPENLUN_IEEE_COMPANY_ID = 0x0a7e57;
 /** Maximum transfer length we advertise and enforce (SBC-4 §6.6.4), in bytes. */
 export const MAX_TRANSFER_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Logical block provisioning and the commands behind it, advertised in VPD B0h/B2h and enforced by the handlers
+ * (write-same.ts, unmap.ts, compare-and-write.ts). Bytes, converted per block size by provisioningLimits().
+ */
+export const PROVISIONING = {
+  /** SBC-4 §6.6.4 MAXIMUM COMPARE AND WRITE LENGTH: the field is one byte; the range lock makes any length atomic. */
+  maxCompareAndWriteBlocks: 255,
+  /**
+   * MAXIMUM WRITE SAME LENGTH: also caps "NUMBER OF LOGICAL BLOCKS 0 = to the end" (WSNZ 0). 16 MiB keeps one command
+   * short even when it must write data, and below 65536 blocks at 512 B: libiscsi's WriteSame16.Unmap then checks
+   * the refusal instead of a 32 MiB WRITE(16) that MAXIMUM TRANSFER LENGTH forbids.
+   */
+  maxWriteSameBytes: 16 * 1024 * 1024,
+  /** MAXIMUM UNMAP LBA COUNT (per command, all descriptors together): at 512 B exactly 2^20 blocks, the most
+   *  libiscsi's Inquiry.BlockLimits accepts short of "unlimited" (FFFFFFFFh). */
+  maxUnmapBytes: 512 * 1024 * 1024,
+  /** MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT. */
+  maxUnmapDescriptors: 1024,
+  /** OPTIMAL UNMAP GRANULARITY: the file system block a punched hole frees (ext4/xfs: 4 KiB). */
+  unmapGranularityBytes: 4096,
+} as const satisfies Record<string, number>;
+
+export interface ProvisioningLimits {
+  maxCompareAndWriteBlocks: number;
+  maxWriteSameBlocks: number;
+  maxUnmapBlocks: number;
+  maxUnmapDescriptors: number;
+  unmapGranularityBlocks: number;
+}
+
+export function provisioningLimits(blockSize: number): ProvisioningLimits {
+  return {
+    maxCompareAndWriteBlocks: PROVISIONING.maxCompareAndWriteBlocks,
+    maxWriteSameBlocks: Math.floor(PROVISIONING.maxWriteSameBytes / blockSize),
+    maxUnmapBlocks: Math.floor(PROVISIONING.maxUnmapBytes / blockSize),
+    maxUnmapDescriptors: PROVISIONING.maxUnmapDescriptors,
+    unmapGranularityBlocks: Math.max(1, Math.floor(PROVISIONING.unmapGranularityBytes / blockSize)),
+  };
+}
+
 const PROTOCOL_ISCSI = 0x5; // SPC-4 §7.6.1 Table 362 protocol identifier
 
 const CodeSet = { BINARY: 1, ASCII: 2, UTF8: 3 } as const;
@@ -119,17 +159,23 @@ function deviceIdentification(lu: LogicalUnit, nexus: Nexus): Buffer {
   return vpdPage(lu, 0x83, Buffer.concat(designators));
 }
 
-/** SBC-4 §6.6.4: page length 3Ch (SBC-3 and later). No UNMAP / WRITE SAME / COMPARE AND WRITE yet → 0. */
+/** SBC-4 §6.6.4: page length 3Ch (SBC-3 and later). */
 function blockLimits(lu: LogicalUnit): Buffer {
   const b = Buffer.alloc(0x3c);
   const maxBlocks = Math.floor(MAX_TRANSFER_BYTES / lu.blockSize);
+  const limits = provisioningLimits(lu.blockSize);
   // body offsets are page offsets - 4
-  b[5 - 4] = 0; // MAXIMUM COMPARE AND WRITE LENGTH: not supported yet
+  b[4 - 4] = 0; // WSNZ 0: WRITE SAME with NUMBER OF LOGICAL BLOCKS 0 writes to the last LBA (within the maximum)
+  b[5 - 4] = limits.maxCompareAndWriteBlocks; // MAXIMUM COMPARE AND WRITE LENGTH
   b.writeUInt16BE(1, 6 - 4); // OPTIMAL TRANSFER LENGTH GRANULARITY: any block
   b.writeUInt32BE(maxBlocks, 8 - 4); // MAXIMUM TRANSFER LENGTH
   b.writeUInt32BE(Math.floor((128 * 1024) / lu.blockSize), 12 - 4); // OPTIMAL TRANSFER LENGTH
   b.writeUInt32BE(maxBlocks, 16 - 4); // MAXIMUM PREFETCH LENGTH
-  // 20..27 MAXIMUM UNMAP LBA COUNT / BLOCK DESCRIPTOR COUNT: 0 (no LBPU, see VPD B2h)
+  b.writeUInt32BE(limits.maxUnmapBlocks, 20 - 4); // MAXIMUM UNMAP LBA COUNT
+  b.writeUInt32BE(limits.maxUnmapDescriptors, 24 - 4); // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
+  b.writeUInt32BE(limits.unmapGranularityBlocks, 28 - 4); // OPTIMAL UNMAP GRANULARITY
+  b.writeUInt32BE(0x80000000, 32 - 4); // UGAVALID 1, UNMAP GRANULARITY ALIGNMENT 0 (holes align to file offset 0)
+  b.writeBigUInt64BE(BigInt(limits.maxWriteSameBlocks), 36 - 4); // MAXIMUM WRITE SAME LENGTH
   return vpdPage(lu, 0xb0, b);
 }
 
@@ -140,7 +186,20 @@ function blockDeviceCharacteristics(lu: LogicalUnit): Buffer {
   return vpdPage(lu, 0xb1, b);
 }
 
-/** SBC-4 §6.6.6: LBPU/LBPWS/LBPWS10 = 0 — UNMAP and WRITE SAME(unmap) are not implemented yet. */
+/** SBC-4 §6.6.6 Table 221 bits of byte 5 and the provisioning types of byte 6. */
+const Lbp = { LBPU: 0x80, LBPWS: 0x40, LBPWS10: 0x20, LBPRZ_ZEROS: 0x01 << 2 } as const;
+const ProvisioningType = { RESOURCE: 0x1, THIN: 0x2 } as const;
+
+/**
+ * SBC-4 §6.6.6 Logical Block Provisioning VPD page: UNMAP (LBPU), WRITE SAME(16)/(10) with UNMAP (LBPWS/LBPWS10)
+ * are implemented; LBPRZ 001b because a deallocated block reads zeros (punched hole, or the zero-fill fallback);
+ * ANC_SUP 0 (no anchored state); DP 0 (no provisioning group descriptor). Thin provisioned when deallocation
+ * really frees space (punch-hole), resource provisioned when it can only write zeros.
+ */
 function logicalBlockProvisioning(lu: LogicalUnit): Buffer {
-  return vpdPage(lu, 0xb2, Buffer.alloc(4));
+  const b = Buffer.alloc(4);
+  b[0] = 0; // THRESHOLD EXPONENT: no thresholds
+  b[1] = Lbp.LBPU | Lbp.LBPWS | Lbp.LBPWS10 | Lbp.LBPRZ_ZEROS;
+  b[2] = lu.backstore.discardMethod === 'punch-hole' ? ProvisioningType.THIN : ProvisioningType.RESOURCE;
+  return vpdPage(lu, 0xb2, b);
 }
