@@ -86,6 +86,7 @@ export async function run(device: ScsiTargetDevice, cdb: number[] | Buffer, o: R
   const padded = Buffer.alloc(Math.max(16, raw.length));
   raw.copy(padded);
   const dataOut = o.dataOut ?? Buffer.alloc(0);
+  const signal = o.signal ?? new AbortController().signal;
   return device.execute({
     nexus: o.nexus ?? makeNexus(1),
     lun: 'lun' in o ? o.lun : 0,
@@ -96,7 +97,8 @@ export async function run(device: ScsiTargetDevice, cdb: number[] | Buffer, o: R
       o.asked?.push(length);
       return dataOut.subarray(0, Math.min(length, dataOut.length));
     },
-    signal: o.signal ?? new AbortController().signal,
+    signal,
+    isAborted: () => signal.aborted,
   });
 }
 

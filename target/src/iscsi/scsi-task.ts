@@ -67,6 +67,10 @@ export class ScsiTask implements ScsiRequest, R2TSolicitor {
     return this.controller.signal;
   }
 
+  isAborted(): boolean {
+    return this.aborted;
+  }
+
   nextR2TSN(): number {
     return this.sn++;
   }

@@ -177,7 +177,7 @@ export class ScsiTargetDevice implements TargetView {
       if (ctx.dataOutLength !== undefined) r.dataOutLength = ctx.dataOutLength;
       return r;
     };
-    if (ctx.req.signal.aborted) return withDataOut({ status: ScsiStatus.TASK_ABORTED });
+    if (ctx.req.isAborted()) return withDataOut({ status: ScsiStatus.TASK_ABORTED });
     const descriptor = ctx.lu?.mode.descriptorSense ?? false;
     if (err instanceof ScsiError) {
       return withDataOut({

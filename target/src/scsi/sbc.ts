@@ -25,7 +25,7 @@ export function checkTransferLength(lu: LogicalUnit, range: BlockRange, size: Cd
 }
 
 export function throwIfAborted(ctx: CommandContext): void {
-  ctx.req.signal.throwIfAborted();
+  if (ctx.req.isAborted()) ctx.req.signal.throwIfAborted();
 }
 
 /**

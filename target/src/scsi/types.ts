@@ -24,6 +24,8 @@ export interface ScsiRequest {
    *  initiator declared); it solicits it (R2T) as needed. Rejects if the task is aborted. */
   readDataOut(length: number): Promise<Buffer>;
   signal: AbortSignal; // aborted by TMF / connection loss
+  /** Cheap check of `signal.aborted` for the hot path (the transport may create the signal lazily). */
+  isAborted(): boolean;
 }
 
 export interface ScsiResponse {
