@@ -22,7 +22,8 @@ const LOGIN_TIMEOUT_MS = 15_000;
 
 export interface ConnectionServices {
   log: Logger;
-  directory: TargetDirectory;
+  /** The targets as this connection may see them (portals announced from its local address). */
+  directoryFor(conn: Connection): TargetDirectory;
   /**
    * Registers the logged-in session (allocating its TSIH, reinstating an older one with the same ISID);
    * throws LoginFailure when it cannot.
@@ -63,7 +64,7 @@ export class Connection implements SessionConnection {
     socket.setKeepAlive(true, 30_000);
     this.writer = new PduWriter(socket);
     this.login = new LoginSession({
-      directory: services.directory,
+      directory: services.directoryFor(this),
       portalGroupTag: portal.portalGroupTag,
       log: (m) => this.log(m),
     });

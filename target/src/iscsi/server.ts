@@ -36,7 +36,7 @@ export class IscsiServer {
     for (const t of o.targets) this.targets.set(t.name.toLowerCase(), t);
     this.services = {
       log: o.log,
-      directory: this.directory,
+      directoryFor: (conn) => this.directoryFor(conn.socket.localAddress),
       establish: (conn, outcome) => this.establish(conn, outcome),
       nopIntervalMs: o.nopIntervalMs ?? 15_000,
       nopTimeoutMs: o.nopTimeoutMs ?? 30_000,
@@ -79,33 +79,44 @@ export class IscsiServer {
     return this.targets.get(name.toLowerCase());
   }
 
-  /** What the login and discovery layers may know of our targets (RFC 7143 §6.3, Appendix C). */
-  readonly directory: TargetDirectory = {
-    findTarget: (name) => {
-      const t = this.findTarget(name);
-      return t && { name: t.name, portalGroupTag: t.portalGroupTag, auth: t.chap ? 'CHAP' : 'None', ...(t.alias ? { alias: t.alias } : {}) };
-    },
-    allowInitiator: (info, initiatorName) => {
-      const t = this.findTarget(info.name);
-      return t !== undefined && initiatorAllowed(t, initiatorName);
-    },
-    chapFor: (info, _initiatorName) => {
-      if (info === 'discovery') return this.o.discoveryChap;
-      const t = this.findTarget(info.name);
-      if (!t?.chap) return undefined;
-      return { user: t.chap.user, secret: t.chap.secret, ...(t.mutualChap ? { mutual: t.mutualChap } : {}) };
-    },
-    // an initiator never learns of a target it may not log in to
-    sendTargets: (initiatorName, which) =>
-      [...this.targets.values()]
-        .filter((t) => initiatorAllowed(t, initiatorName) && (which === 'All' || t.name.toLowerCase() === which.toLowerCase()))
-        .map((t) => ({
-          name: t.name,
-          addresses: this.o.portals
-            .filter((p) => p.portalGroupTag === t.portalGroupTag)
-            .map((p) => ({ host: p.host, port: p.port, portalGroupTag: p.portalGroupTag })),
-        })),
-  };
+  /**
+   * What the login and discovery layers may know of our targets (RFC 7143 §6.3, Appendix C), as seen from one
+   * connection: a wildcard portal (0.0.0.0, ::) is announced as the address this connection reached, since an
+   * initiator cannot connect to "0.0.0.0" (what LIO does for its wildcard portal too).
+   */
+  directoryFor(localAddress: string | undefined): TargetDirectory {
+    const local = localAddress?.startsWith('::ffff:') ? localAddress.slice(7) : localAddress;
+    const localIsV6 = local?.includes(':') ?? false;
+    // a wildcard portal is reachable at this connection's address only when it listens on the same family
+    const reachable = (p: PortalEntry): boolean => !isWildcard(p.host) || (local !== undefined && p.host.includes(':') === localIsV6);
+    const announce = (p: PortalEntry): string => (isWildcard(p.host) ? local! : p.host);
+    return {
+      findTarget: (name) => {
+        const t = this.findTarget(name);
+        return t && { name: t.name, portalGroupTag: t.portalGroupTag, auth: t.chap ? 'CHAP' : 'None', ...(t.alias ? { alias: t.alias } : {}) };
+      },
+      allowInitiator: (info, initiatorName) => {
+        const t = this.findTarget(info.name);
+        return t !== undefined && initiatorAllowed(t, initiatorName);
+      },
+      chapFor: (info, _initiatorName) => {
+        if (info === 'discovery') return this.o.discoveryChap;
+        const t = this.findTarget(info.name);
+        if (!t?.chap) return undefined;
+        return { user: t.chap.user, secret: t.chap.secret, ...(t.mutualChap ? { mutual: t.mutualChap } : {}) };
+      },
+      // an initiator never learns of a target it may not log in to
+      sendTargets: (initiatorName, which) =>
+        [...this.targets.values()]
+          .filter((t) => initiatorAllowed(t, initiatorName) && (which === 'All' || t.name.toLowerCase() === which.toLowerCase()))
+          .map((t) => ({
+            name: t.name,
+            addresses: this.o.portals
+              .filter((p) => p.portalGroupTag === t.portalGroupTag && reachable(p))
+              .map((p) => ({ host: announce(p), port: p.port, portalGroupTag: p.portalGroupTag })),
+          })),
+    };
+  }
 
   private establish(conn: Connection, outcome: LoginOutcome): Session {
     if (outcome.tsih !== 0) {
@@ -144,7 +155,7 @@ export class IscsiServer {
       : undefined;
     const p = outcome.params;
     const text = new TextSession({
-      directory: this.directory,
+      directory: this.directoryFor(conn.socket.localAddress),
       sessionType: kind,
       initiatorName: outcome.initiatorName,
       ...(outcome.target ? { target: outcome.target } : {}),
@@ -200,4 +211,8 @@ export class IscsiServer {
     for (const c of this.connections) c.drop('target shutting down');
     for (const t of this.targets.values()) await t.device.close();
   }
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
 }
