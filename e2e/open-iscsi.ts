@@ -1,7 +1,9 @@
 // End to end with a real Linux initiator: a target on the host's loopback, open-iscsi in the Debian test guest
 // (QEMU, slirp: the guest reaches the host's 127.0.0.1 as 10.0.2.2). Discovery, login, mkfs.ext4, 32 MiB of
 // random data + small files, remount, checksums, logout; then the host reads the file back out of the LUN
-// image to prove the bytes landed in the backstore.
+// image to prove the bytes landed in the backstore. By default the login uses CHAP and CRC32C header and data
+// digests (the Linux initiator is the one real client here that offers data digests; libiscsi 1.19 and QEMU
+// cannot), and the negotiated values are read back from the kernel's session.
 //   node --import tsx e2e/open-iscsi.ts                              # openlun (bin/openlun target …)
 //   OPENLUN_TEST_TARGET=tgt node --import tsx e2e/open-iscsi.ts      # Debian's tgt, the reference
 // Exits non-zero on failure; prints every step with its duration.
@@ -23,8 +25,12 @@ export interface OpenIscsiOptions {
   startTarget?: TargetStarter;
   lunSizeMiB?: number;
   randomMiB?: number;
+  /** CHAP + CRC32C header and data digests (default true). */
+  secure?: boolean;
   log?: (line: string) => void;
 }
+
+const CHAP = { user: 'e2e-initiator', secret: 'e2e-chap-secret-0123' };
 
 export async function runOpenIscsiE2E(opts: OpenIscsiOptions = {}): Promise<void> {
   const log = opts.log ?? ((l: string) => console.log(l));
@@ -47,7 +53,9 @@ export async function runOpenIscsiE2E(opts: OpenIscsiOptions = {}): Promise<void
   let target: RunningTarget | undefined;
   let vm: Guest | undefined;
   try {
-    target = await step('start target', () => startTarget({ luns: [lunFile], iqn }));
+    const secure = opts.secure ?? true;
+    target = await step('start target', () =>
+      startTarget({ luns: [lunFile], iqn, ...(secure ? { chap: CHAP, tgtDigests: true } : {}) }));
     const portal = `10.0.2.2:${target.port}`;
     log(`[open-iscsi] target: ${target.kind} on ${target.portal}, LUN ${target.lunIds.join(',')}; the guest uses ${portal}`);
     vm = await step('boot guest', () => Guest.boot({ timeoutMs: 240_000, log: (l) => log(`[guest] ${l}`) }));
@@ -62,9 +70,24 @@ export async function runOpenIscsiE2E(opts: OpenIscsiOptions = {}): Promise<void
     // The target advertises the portal it listens on (127.0.0.1:port, RFC 7143 §13.8 TargetAddress), which is
     // the host's loopback and unreachable from behind slirp's NAT; so log in through a node record for the
     // address the guest can reach, as an initiator behind NAT would.
-    await step('login', async () => {
+    await step(`login${secure ? ' (CHAP, CRC32C header and data digests)' : ''}`, async () => {
       await g.sh(['iscsiadm', '-m', 'node', '-o', 'new', '-T', iqn, '-p', portal], { timeoutMs: 30_000 });
+      if (secure) {
+        const set = (name: string, value: string) =>
+          g.sh(['iscsiadm', '-m', 'node', '-T', iqn, '-p', portal, '-o', 'update', '-n', name, '-v', value], { timeoutMs: 30_000 });
+        await set('node.session.auth.authmethod', 'CHAP');
+        await set('node.session.auth.username', CHAP.user);
+        await set('node.session.auth.password', CHAP.secret);
+        await set('node.conn[0].iscsi.HeaderDigest', 'CRC32C');
+        await set('node.conn[0].iscsi.DataDigest', 'CRC32C');
+      }
       await g.sh(['iscsiadm', '-m', 'node', '-T', iqn, '-p', portal, '--login'], { timeoutMs: 60_000 });
+      if (secure) {
+        const info = await g.sh(['iscsiadm', '-m', 'session', '-P', '2'], { timeoutMs: 30_000 });
+        for (const key of ['HeaderDigest', 'DataDigest']) {
+          if (!new RegExp(`${key}: CRC32C`).test(info)) throw new Error(`${key} was not negotiated to CRC32C:\n${info}`);
+        }
+      }
     });
     const lun = target.lunIds[0];
     const dev = (await step(`wait for the SCSI disk (LUN ${lun})`, () => g.sh(`

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(libiscsi-bin qemu-utils qemu-block-extra tgt lvm2)
+# qemu-system-x86 + debootstrap + e2fsprogs: the Debian test guest (e2e/guest) with open-iscsi and device-mapper.
+PACKAGES=(libiscsi-bin qemu-utils qemu-block-extra tgt lvm2 qemu-system-x86 debootstrap e2fsprogs)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

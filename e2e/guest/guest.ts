@@ -205,7 +205,9 @@ export class Guest {
     const argv = [
       '-nodefaults', '-no-user-config', '-no-reboot', '-display', 'none', '-monitor', 'none',
       '-machine', 'pc', '-accel', 'tcg,thread=multi', '-cpu', 'max',
-      '-smp', String(opts.cpus ?? 2), '-m', String(opts.memoryMiB ?? 2048),
+      // one vCPU by default: with two, multi-threaded TCG on QEMU 7.2 races the guest kernel's live code patching
+      // (jump labels via int3) and the guest panicked at boot ("Oops: int3 … sched_clock_cpu"), seen here
+      '-smp', String(opts.cpus ?? 1), '-m', String(opts.memoryMiB ?? 2048),
       '-serial', `file:${consoleLog}`,
       '-kernel', image.kernel, '-initrd', image.initrd, '-append', append.join(' '),
       '-drive', `file=${overlay},format=qcow2,if=none,id=root,cache=unsafe,aio=threads`,
