@@ -1,0 +1,287 @@
+/**
+ * Config as code: the whole desired state as one JSON document (export), and the difference between the current
+ * state and a proposed document (plan). Objects are keyed by their natural names (LUN name, group name, target
+ * IQN), not by database ids, so a document moves between appliances. Pure functions over plain data.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Formatted, IntEnum, StringEnum } from '../schemas.ts';
+import { Problems } from '../store/errors.ts';
+import {
+  addressProblem,
+  chapSecretProblem,
+  chapUserProblem,
+  cidrProblem,
+  iscsiNameProblem,
+  labelProblem,
+  lvPathProblem,
+  normalizeIscsiName,
+  poolNameProblem,
+} from '../store/names.ts';
+import type { Store } from '../store/store.ts';
+import type { ChapSecrets } from '../store/types.ts';
+
+export const CONFIG_VERSION = 1;
+
+const Str = (max: number) => Type.String({ minLength: 1, maxLength: max });
+export const ChapDoc = Type.Object(
+  {
+    username: Formatted('chap-user', { maxLength: 223 }),
+    mutualUsername: Type.Optional(Formatted('chap-user', { maxLength: 223 })),
+    // present only in a password-confirmed export, or when an import sets a secret
+    secret: Type.Optional(Formatted('chap-secret')),
+    mutualSecret: Type.Optional(Formatted('chap-secret')),
+  },
+  { additionalProperties: false },
+);
+export const LunDoc = Type.Object(
+  {
+    name: Formatted('pool-name', { maxLength: 64 }),
+    backing: StringEnum(['file', 'lv']),
+    lvPath: Type.Optional(Formatted('lv-path')),
+    sizeBytes: Type.Integer({ minimum: 512 }),
+    blockSize: IntEnum([512, 4096]),
+    readOnly: Type.Boolean(),
+    writeCache: StringEnum(['write-back', 'write-through']),
+    serial: Type.Optional(Str(64)),
+    naaId: Type.Optional(Str(64)),
+  },
+  { additionalProperties: false },
+);
+export const TargetDoc = Type.Object(
+  {
+    iqn: Formatted('iscsi-name', { maxLength: 223 }),
+    alias: Type.Union([Formatted('label', { maxLength: 64 }), Type.Null()]),
+    portals: Type.Array(Type.Object({ address: Formatted('ip-address', { maxLength: 45 }), port: Type.Integer({ minimum: 1, maximum: 65535 }) }, { additionalProperties: false }), { maxItems: 64 }),
+    luns: Type.Array(Type.Object({ lun: Type.Integer({ minimum: 0, maximum: 1023 }), name: Formatted('pool-name', { maxLength: 64 }) }, { additionalProperties: false }), { maxItems: 1024 }),
+    acls: Type.Array(Formatted('label', { maxLength: 64 }), { maxItems: 256 }),
+    chap: Type.Optional(ChapDoc),
+  },
+  { additionalProperties: false },
+);
+export const ConfigDocument = Type.Object(
+  {
+    version: Type.Literal(CONFIG_VERSION),
+    settings: Type.Object({ hostname: Str(63), baseIqn: Formatted('iscsi-name', { maxLength: 223 }), iscsiPort: Type.Integer({ minimum: 1, maximum: 65535 }) }, { additionalProperties: false }),
+    luns: Type.Array(LunDoc, { maxItems: 4096 }),
+    initiatorGroups: Type.Array(
+      Type.Object({ name: Formatted('label', { maxLength: 64 }), initiators: Type.Array(Formatted('iscsi-name', { maxLength: 223 }), { maxItems: 256 }), networks: Type.Array(Formatted('cidr', { maxLength: 49 }), { maxItems: 64 }) }, { additionalProperties: false }),
+      { maxItems: 1024 },
+    ),
+    targets: Type.Array(TargetDoc, { maxItems: 1024 }),
+    discoveryChap: Type.Optional(ChapDoc),
+  },
+  { additionalProperties: false },
+);
+export type ConfigDocument = Static<typeof ConfigDocument>;
+type ChapDoc = Static<typeof ChapDoc>;
+
+function chapDoc(c: ChapSecrets | undefined, withSecrets: boolean): ChapDoc | undefined {
+  if (!c) return undefined;
+  return {
+    username: c.username,
+    ...(c.mutual ? { mutualUsername: c.mutual.username } : {}),
+    ...(withSecrets ? { secret: c.secret, ...(c.mutual ? { mutualSecret: c.mutual.secret } : {}) } : {}),
+  };
+}
+
+/** The current desired state as a document; secrets only when withSecrets (the caller re-checked the password). */
+export function exportConfig(store: Store, withSecrets: boolean): ConfigDocument {
+  const luns = store.listLuns();
+  const lunName = new Map(luns.map((l) => [l.id, l.name]));
+  const groups = store.listInitiatorGroups();
+  const groupName = new Map(groups.map((g) => [g.id, g.name]));
+  const discovery = chapDoc(store.chapSecrets(null), withSecrets);
+  return {
+    version: CONFIG_VERSION,
+    settings: store.getSettings(),
+    luns: luns.map((l) => ({
+      name: l.name,
+      backing: l.backing,
+      ...(l.backing === 'lv' ? { lvPath: l.path } : {}),
+      sizeBytes: l.sizeBytes,
+      blockSize: l.blockSize,
+      readOnly: l.readOnly,
+      writeCache: l.writeCache,
+      serial: l.serial,
+      naaId: l.naaId,
+    })),
+    initiatorGroups: groups.map((g) => ({ name: g.name, initiators: g.initiators, networks: g.networks })),
+    targets: store.listTargets().map((t) => {
+      const chap = chapDoc(store.chapSecrets(t.id), withSecrets);
+      return {
+        iqn: t.iqn,
+        alias: t.alias,
+        portals: store.listPortals(t.id).map((p) => ({ address: p.address, port: p.port })),
+        luns: store.listMappings(t.id).map((m) => ({ lun: m.lun, name: lunName.get(m.lunId)! })),
+        acls: store.listAcls(t.id).map((a) => groupName.get(a.groupId)!),
+        ...(chap ? { chap } : {}),
+      };
+    }),
+    ...(discovery ? { discoveryChap: discovery } : {}),
+  };
+}
+
+/** Semantic checks the schema cannot express: names, references, duplicates. Every problem at once. */
+export function configProblems(doc: ConfigDocument): Problems {
+  const p = new Problems();
+  p.check('settings/baseIqn', iscsiNameProblem(doc.settings.baseIqn));
+  const lunNames = new Set<string>();
+  doc.luns.forEach((l, i) => {
+    p.check(`luns/${i}/name`, poolNameProblem(l.name));
+    if (lunNames.has(l.name)) p.check(`luns/${i}/name`, 'is used twice');
+    lunNames.add(l.name);
+    if (l.sizeBytes % l.blockSize !== 0) p.check(`luns/${i}/sizeBytes`, `must be a multiple of blockSize (${l.blockSize})`);
+    if (l.backing === 'lv') p.check(`luns/${i}/lvPath`, l.lvPath === undefined ? 'is required for an lv-backed LUN' : lvPathProblem(l.lvPath));
+  });
+  const groupNames = new Set<string>();
+  doc.initiatorGroups.forEach((g, i) => {
+    p.check(`initiatorGroups/${i}/name`, labelProblem(g.name));
+    if (groupNames.has(g.name)) p.check(`initiatorGroups/${i}/name`, 'is used twice');
+    groupNames.add(g.name);
+    g.initiators.forEach((iqn, j) => p.check(`initiatorGroups/${i}/initiators/${j}`, iscsiNameProblem(iqn)));
+    g.networks.forEach((n, j) => p.check(`initiatorGroups/${i}/networks/${j}`, cidrProblem(n)));
+  });
+  const iqns = new Set<string>();
+  const chapProblems = (path: string, c: ChapDoc | undefined) => {
+    if (!c) return;
+    p.check(`${path}/username`, chapUserProblem(c.username));
+    if (c.mutualUsername !== undefined) p.check(`${path}/mutualUsername`, chapUserProblem(c.mutualUsername));
+    if (c.secret !== undefined) p.check(`${path}/secret`, chapSecretProblem(c.secret));
+    if (c.mutualSecret !== undefined) p.check(`${path}/mutualSecret`, chapSecretProblem(c.mutualSecret));
+  };
+  doc.targets.forEach((t, i) => {
+    p.check(`targets/${i}/iqn`, iscsiNameProblem(t.iqn));
+    const iqn = normalizeIscsiName(t.iqn);
+    if (iqns.has(iqn)) p.check(`targets/${i}/iqn`, 'is used twice');
+    iqns.add(iqn);
+    if (t.alias !== null) p.check(`targets/${i}/alias`, labelProblem(t.alias));
+    t.portals.forEach((portal, j) => p.check(`targets/${i}/portals/${j}/address`, addressProblem(portal.address)));
+    const numbers = new Set<number>();
+    const mapped = new Set<string>();
+    t.luns.forEach((m, j) => {
+      if (numbers.has(m.lun)) p.check(`targets/${i}/luns/${j}/lun`, `LUN ${m.lun} is used twice on this target`);
+      numbers.add(m.lun);
+      if (!lunNames.has(m.name)) p.check(`targets/${i}/luns/${j}/name`, `names no LUN in luns`);
+      if (mapped.has(m.name)) p.check(`targets/${i}/luns/${j}/name`, 'is mapped twice on this target');
+      mapped.add(m.name);
+    });
+    t.acls.forEach((g, j) => p.check(`targets/${i}/acls/${j}`, groupNames.has(g) ? undefined : 'names no initiator group'));
+    chapProblems(`targets/${i}/chap`, t.chap);
+  });
+  chapProblems('discoveryChap', doc.discoveryChap);
+  return p;
+}
+
+export type ChangeKind = 'settings' | 'lun' | 'initiator-group' | 'target' | 'portal' | 'mapping' | 'acl' | 'chap';
+export interface FieldChange {
+  field: string;
+  from: unknown;
+  to: unknown;
+}
+export interface PlannedChange {
+  op: 'create' | 'update' | 'delete';
+  kind: ChangeKind;
+  key: string;
+  fields?: FieldChange[];
+}
+export interface Plan {
+  changes: PlannedChange[];
+  /** changes the plan cannot make (e.g. a LUN's NAA id, which never changes once assigned) */
+  refused: Array<{ key: string; message: string }>;
+  summary: { create: number; update: number; delete: number };
+}
+
+const SECRET_SHOWN = '(secret)';
+
+function fieldChanges<T extends object>(from: T, to: T, fields: Array<keyof T & string>): FieldChange[] {
+  const out: FieldChange[] = [];
+  for (const f of fields) {
+    if (JSON.stringify(from[f]) !== JSON.stringify(to[f])) out.push({ field: f, from: from[f] ?? null, to: to[f] ?? null });
+  }
+  return out;
+}
+
+/** Created, deleted and kept keys of two keyed lists. */
+function diffKeys<T>(from: T[], to: T[], key: (x: T) => string): { created: T[]; deleted: T[]; kept: Array<[T, T]> } {
+  const a = new Map(from.map((x) => [key(x), x]));
+  const b = new Map(to.map((x) => [key(x), x]));
+  return {
+    created: [...b].filter(([k]) => !a.has(k)).map(([, v]) => v),
+    deleted: [...a].filter(([k]) => !b.has(k)).map(([, v]) => v),
+    kept: [...b].filter(([k]) => a.has(k)).map(([k, v]) => [a.get(k)!, v]),
+  };
+}
+
+/** chap: a secret absent from the desired document means "keep the current one"; values are never shown. */
+function chapChanges(from: ChapDoc | undefined, to: ChapDoc | undefined, key: string, changes: PlannedChange[]): void {
+  if (!from && !to) return;
+  if (!to) return void changes.push({ op: 'delete', kind: 'chap', key });
+  if (!from) return void changes.push({ op: 'create', kind: 'chap', key, fields: [{ field: 'username', from: null, to: to.username }] });
+  const fields = fieldChanges(from, to, ['username', 'mutualUsername']);
+  if (to.secret !== undefined && to.secret !== from.secret) fields.push({ field: 'secret', from: SECRET_SHOWN, to: SECRET_SHOWN });
+  if (to.mutualSecret !== undefined && to.mutualSecret !== from.mutualSecret) fields.push({ field: 'mutualSecret', from: SECRET_SHOWN, to: SECRET_SHOWN });
+  if (fields.length) changes.push({ op: 'update', kind: 'chap', key, fields });
+}
+
+/** What applying `desired` to `current` would change (current should be exported with secrets to compare them). */
+export function planConfig(current: ConfigDocument, desired: ConfigDocument): Plan {
+  const changes: PlannedChange[] = [];
+  const refused: Plan['refused'] = [];
+  const settings = fieldChanges(current.settings, desired.settings, ['hostname', 'baseIqn', 'iscsiPort']);
+  if (settings.length) changes.push({ op: 'update', kind: 'settings', key: 'settings', fields: settings });
+
+  const luns = diffKeys(current.luns, desired.luns, (l) => l.name);
+  for (const l of luns.created) changes.push({ op: 'create', kind: 'lun', key: l.name });
+  for (const [from, to] of luns.kept) {
+    // SPC-4 §7.8.6: identity designators are assigned once; a document cannot rewrite them
+    for (const f of ['serial', 'naaId'] as const) {
+      if (to[f] !== undefined && to[f] !== from[f]) refused.push({ key: `lun ${to.name}`, message: `${f} never changes once assigned (is ${from[f]})` });
+    }
+    for (const f of ['backing', 'lvPath', 'blockSize'] as const) {
+      if (to[f] !== from[f]) refused.push({ key: `lun ${to.name}`, message: `${f} cannot change on an existing LUN; create a new LUN` });
+    }
+    if (to.sizeBytes < from.sizeBytes) refused.push({ key: `lun ${to.name}`, message: `sizeBytes cannot shrink (is ${from.sizeBytes})` });
+    const fields = fieldChanges(from, to, ['sizeBytes', 'readOnly', 'writeCache']);
+    if (fields.length) changes.push({ op: 'update', kind: 'lun', key: to.name, fields });
+  }
+
+  const groups = diffKeys(current.initiatorGroups, desired.initiatorGroups, (g) => g.name);
+  for (const g of groups.created) changes.push({ op: 'create', kind: 'initiator-group', key: g.name });
+  for (const [from, to] of groups.kept) {
+    const norm = (g: typeof from) => ({ ...g, initiators: [...g.initiators].map(normalizeIscsiName).sort(), networks: [...g.networks].sort() });
+    const fields = fieldChanges(norm(from), norm(to), ['initiators', 'networks']);
+    if (fields.length) changes.push({ op: 'update', kind: 'initiator-group', key: to.name, fields });
+  }
+
+  const targets = diffKeys(current.targets, desired.targets.map((t) => ({ ...t, iqn: normalizeIscsiName(t.iqn) })), (t) => t.iqn);
+  for (const t of targets.created) {
+    changes.push({ op: 'create', kind: 'target', key: t.iqn });
+    for (const p of t.portals) changes.push({ op: 'create', kind: 'portal', key: `${t.iqn} ${p.address}:${p.port}` });
+    for (const m of t.luns) changes.push({ op: 'create', kind: 'mapping', key: `${t.iqn} LUN ${m.lun}`, fields: [{ field: 'name', from: null, to: m.name }] });
+    for (const a of t.acls) changes.push({ op: 'create', kind: 'acl', key: `${t.iqn} ${a}` });
+    chapChanges(undefined, t.chap, `chap of ${t.iqn}`, changes);
+  }
+  for (const [from, to] of targets.kept) {
+    const fields = fieldChanges(from, to, ['alias']);
+    if (fields.length) changes.push({ op: 'update', kind: 'target', key: to.iqn, fields });
+    const portals = diffKeys(from.portals, to.portals, (p) => `${p.address}:${p.port}`);
+    for (const p of portals.created) changes.push({ op: 'create', kind: 'portal', key: `${to.iqn} ${p.address}:${p.port}` });
+    for (const p of portals.deleted) changes.push({ op: 'delete', kind: 'portal', key: `${to.iqn} ${p.address}:${p.port}` });
+    const maps = diffKeys(from.luns, to.luns, (m) => String(m.lun));
+    for (const m of maps.created) changes.push({ op: 'create', kind: 'mapping', key: `${to.iqn} LUN ${m.lun}`, fields: [{ field: 'name', from: null, to: m.name }] });
+    for (const m of maps.deleted) changes.push({ op: 'delete', kind: 'mapping', key: `${to.iqn} LUN ${m.lun}` });
+    for (const [a, b] of maps.kept) if (a.name !== b.name) changes.push({ op: 'update', kind: 'mapping', key: `${to.iqn} LUN ${b.lun}`, fields: [{ field: 'name', from: a.name, to: b.name }] });
+    const acls = diffKeys(from.acls, to.acls, (a) => a);
+    for (const a of acls.created) changes.push({ op: 'create', kind: 'acl', key: `${to.iqn} ${a}` });
+    for (const a of acls.deleted) changes.push({ op: 'delete', kind: 'acl', key: `${to.iqn} ${a}` });
+    chapChanges(from.chap, to.chap, `chap of ${to.iqn}`, changes);
+  }
+  // deletions last, dependents first: what an apply would have to do in that order
+  for (const t of targets.deleted) changes.push({ op: 'delete', kind: 'target', key: t.iqn });
+  for (const g of groups.deleted) changes.push({ op: 'delete', kind: 'initiator-group', key: g.name });
+  for (const l of luns.deleted) changes.push({ op: 'delete', kind: 'lun', key: l.name });
+  chapChanges(current.discoveryChap, desired.discoveryChap, 'discovery chap', changes);
+
+  const count = (op: PlannedChange['op']) => changes.filter((c) => c.op === op).length;
+  return { changes, refused, summary: { create: count('create'), update: count('update'), delete: count('delete') } };
+}
