@@ -12,6 +12,7 @@ import type { SessionConnection } from './session.ts';
 import { LoginSession } from './login.ts';
 import type { LoginOutcome, TargetDirectory } from './login.ts';
 import { LoginFailure } from './login-status.ts';
+import { formatPortal } from './target-config.ts';
 import type { PortalEntry } from './target-config.ts';
 import type { Logger } from '../log.ts';
 
@@ -51,6 +52,8 @@ export class Connection implements SessionConnection {
   private idleTimer: NodeJS.Timeout | undefined;
   private lastActivity = Date.now();
   readonly remote: string;
+  /** The portal this connection reached, as `addr:port` (its local end). */
+  readonly portalAddress: string;
 
   constructor(
     readonly socket: Socket,
@@ -58,7 +61,8 @@ export class Connection implements SessionConnection {
     private readonly services: ConnectionServices,
   ) {
     this.id = `c${++connectionCounter}`;
-    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.remote = formatPortal(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+    this.portalAddress = formatPortal(socket.localAddress ?? '?', socket.localPort ?? 0);
     this.statSN = 1;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
@@ -73,6 +77,10 @@ export class Connection implements SessionConnection {
     socket.on('drain', () => socket.isPaused() && socket.resume());
     socket.on('error', (err) => this.log(`socket error: ${err.message}`));
     socket.on('close', () => this.onClose());
+  }
+
+  get digests(): { headerDigest: boolean; dataDigest: boolean } {
+    return this.writer.digests;
   }
 
   get closed(): boolean {

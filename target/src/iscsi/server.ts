@@ -14,6 +14,19 @@ import type { ChapCredential, PortalEntry, TargetEntry } from './target-config.t
 import type { Logger } from '../log.ts';
 import type { Nexus } from '../scsi/types.ts';
 
+export interface SessionInfo {
+  tsih: number;
+  kind: 'Normal' | 'Discovery';
+  initiatorName: string;
+  isid: string;
+  target: string | undefined;
+  remote: string;
+  portal: string;
+  since: string;
+  params: Record<string, unknown>;
+  tasks: number;
+}
+
 export interface ServerOptions {
   portals: PortalEntry[];
   targets: TargetEntry[];
@@ -45,27 +58,29 @@ export class IscsiServer {
 
   /** Starts listening on every portal; rejects with a clear message when a port is busy. */
   async listen(): Promise<Array<{ host: string; port: number }>> {
-    const bound: Array<{ host: string; port: number }> = [];
-    for (const portal of this.o.portals) {
-      const srv = net.createServer({ noDelay: true }, (socket) => this.accept(socket, portal));
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', (err: NodeJS.ErrnoException) => {
-          const where = formatPortal(portal.host, portal.port);
-          if (err.code === 'EADDRINUSE') reject(new Error(`portal ${where} is already in use`));
-          else if (err.code === 'EADDRNOTAVAIL') reject(new Error(`portal ${where}: no such local address`));
-          else if (err.code === 'EACCES') reject(new Error(`portal ${where}: permission denied`));
-          else reject(new Error(`portal ${where}: ${err.message}`));
-        });
-        srv.listen({ host: portal.host, port: portal.port, ipv6Only: portal.host.includes(':') }, () => resolve());
+    const portals = [...this.o.portals];
+    this.o.portals.length = 0;
+    for (const portal of portals) await this.listenOn(portal);
+    return this.o.portals.map((p) => ({ host: p.host, port: p.port }));
+  }
+
+  private async listenOn(portal: PortalEntry): Promise<void> {
+    const srv = net.createServer({ noDelay: true }, (socket) => this.accept(socket, portal));
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', (err: NodeJS.ErrnoException) => {
+        const where = formatPortal(portal.host, portal.port);
+        if (err.code === 'EADDRINUSE') reject(new Error(`portal ${where} is already in use`));
+        else if (err.code === 'EADDRNOTAVAIL') reject(new Error(`portal ${where}: no such local address`));
+        else if (err.code === 'EACCES') reject(new Error(`portal ${where}: permission denied`));
+        else reject(new Error(`portal ${where}: ${err.message}`));
       });
-      srv.on('error', (err) => this.o.log.error(`listener error: ${err.message}`));
-      const addr = srv.address() as net.AddressInfo;
-      // an ephemeral port (0) is resolved here so discovery answers with the real one
-      portal.port = addr.port;
-      bound.push({ host: portal.host, port: addr.port });
-      this.listeners.push(srv);
-    }
-    return bound;
+      srv.listen({ host: portal.host, port: portal.port, ipv6Only: portal.host.includes(':') }, () => resolve());
+    });
+    srv.on('error', (err) => this.o.log.error(`listener error: ${err.message}`));
+    // an ephemeral port (0) is resolved here so discovery answers with the real one
+    portal.port = (srv.address() as net.AddressInfo).port;
+    this.o.portals.push(portal);
+    this.listeners.push(srv);
   }
 
   private accept(socket: net.Socket, portal: PortalEntry): void {
@@ -199,6 +214,84 @@ export class IscsiServer {
       if (!this.sessions.has(t)) return t;
     }
     throw new Error('out of session handles');
+  }
+
+  /**
+   * Applies a new set of targets without touching what did not change (design.md: reconcile, never restart):
+   * a removed target ends its sessions; a target whose ACL no longer admits an initiator ends only that
+   * initiator's sessions; CHAP changes apply to the next login. LUN changes go through the target's device
+   * (`ScsiTargetDevice.setLuns`, which raises REPORTED LUNS DATA HAS CHANGED). Returns what it did.
+   */
+  async setTargets(entries: TargetEntry[]): Promise<{ added: string[]; removed: string[]; updated: string[]; sessionsEnded: number }> {
+    const next = new Map(entries.map((t) => [t.name.toLowerCase(), t] as const));
+    const result = { added: [] as string[], removed: [] as string[], updated: [] as string[], sessionsEnded: 0 };
+    for (const [key, old] of this.targets) {
+      if (next.has(key)) continue;
+      result.removed.push(old.name);
+      result.sessionsEnded += this.endSessions((s) => s.target === old, `target ${old.name} removed`);
+      this.targets.delete(key);
+      if (![...next.values()].some((t) => t.device === old.device)) await old.device.close();
+    }
+    for (const [key, entry] of next) {
+      const old = this.targets.get(key);
+      if (!old) {
+        result.added.push(entry.name);
+        this.targets.set(key, entry);
+        continue;
+      }
+      if (old === entry) continue;
+      result.updated.push(entry.name);
+      // keep the live object (sessions hold it) and move the new settings onto it
+      Object.assign(old, entry);
+      result.sessionsEnded += this.endSessions(
+        (s) => s.target === old && !initiatorAllowed(old, s.initiatorName),
+        `initiator no longer allowed on ${old.name}`,
+      );
+    }
+    return result;
+  }
+
+  /** Opens listeners for new portals and closes those of removed ones (their connections end). */
+  async setPortals(portals: PortalEntry[]): Promise<void> {
+    const key = (p: PortalEntry) => `${p.host}|${p.port}|${p.portalGroupTag}`;
+    const wanted = new Set(portals.map(key));
+    for (let i = this.o.portals.length - 1; i >= 0; i--) {
+      const p = this.o.portals[i]!;
+      if (wanted.has(key(p))) continue;
+      this.listeners[i]?.close();
+      this.listeners.splice(i, 1);
+      this.o.portals.splice(i, 1);
+      for (const c of this.connections) if (c.portal === p) c.drop(`portal ${formatPortal(p.host, p.port)} removed`);
+    }
+    const have = new Set(this.o.portals.map(key));
+    for (const p of portals) if (!have.has(key(p))) await this.listenOn(p);
+  }
+
+  private endSessions(match: (s: Session) => boolean, why: string): number {
+    let n = 0;
+    for (const s of [...this.sessions.values()]) {
+      if (!match(s)) continue;
+      s.o.conn.drop(why);
+      s.end();
+      n++;
+    }
+    return n;
+  }
+
+  /** Live sessions, for the control socket and the UI (never secrets). */
+  sessionList(): SessionInfo[] {
+    return [...this.sessions.values()].map((s) => ({
+      tsih: s.tsih,
+      kind: s.o.kind,
+      initiatorName: s.initiatorName,
+      isid: s.isid.toString('hex'),
+      target: s.target?.name,
+      remote: s.o.conn.remote,
+      portal: s.o.conn.portalAddress,
+      since: s.startedAt.toISOString(),
+      params: { ...s.o.params, headerDigest: s.o.conn.digests.headerDigest, dataDigest: s.o.conn.digests.dataDigest },
+      tasks: s.tasks.size,
+    }));
   }
 
   /** Graceful stop: ask initiators to log out, wait a little, then close everything. */

@@ -47,6 +47,10 @@ export interface SessionConnection {
   finish(): void;
   log(msg: string): void;
   readonly id: string;
+  /** The initiator's address and the portal it reached, `addr:port`. */
+  readonly remote: string;
+  readonly portalAddress: string;
+  readonly digests: { headerDigest: boolean; dataDigest: boolean };
 }
 
 
