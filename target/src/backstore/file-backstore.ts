@@ -8,6 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Backstore, OpenBackstoreOptions } from './types.ts';
 import { BackstoreError } from './types.ts';
 import { probeSize, sysfsBlockDeviceSize } from './device-size.ts';
+import { acquireReadBuffer } from './read-buffers.ts';
 import { FallocMode, loadNativeFs } from './native-fs.ts';
 import type { NativeFs } from './native-fs.ts';
 
@@ -90,7 +91,7 @@ export class FileBackstore implements Backstore {
   async read(offset: number, length: number): Promise<Buffer> {
     this.#assertOpen();
     checkRange(offset, length, this.path);
-    const buf = Buffer.allocUnsafe(length);
+    const buf = acquireReadBuffer(length);
     let done = 0;
     while (done < length) {
       const bytesRead = await preadAt(this.fh.fd, buf, done, length - done, offset + done);

@@ -181,8 +181,11 @@ export class Connection implements SessionConnection {
     this.statSN = serialAdd(this.statSN, 1);
   }
 
-  send(pdu: PduInit<TargetPdu>, advancesStatSN: boolean): void {
-    if (this.phase === 'closed') return;
+  send(pdu: PduInit<TargetPdu>, advancesStatSN: boolean, onWritten?: () => void): void {
+    if (this.phase === 'closed') {
+      onWritten?.();
+      return;
+    }
     const s = this.session;
     const p = pdu as PduInit<TargetPdu> & { statSN: number; expCmdSN: number; maxCmdSN: number };
     p.statSN = this.statSN;
@@ -191,7 +194,7 @@ export class Connection implements SessionConnection {
       p.maxCmdSN = s.maxCmdSN;
     }
     if (advancesStatSN) this.statSN = serialAdd(this.statSN, 1);
-    this.writer.send(p);
+    this.writer.send(p, onWritten);
   }
 
   reject(header: Buffer, reason: number, why: string): void {

@@ -27,14 +27,22 @@ export class PduWriter {
     this.socket.uncork();
   };
 
-  send(pdu: PduInit<Pdu>): void {
-    if (this.socket.destroyed) return;
+  /** `onWritten` runs once the socket has taken the PDU's bytes (or failed): the data buffer may be reused then. */
+  send(pdu: PduInit<Pdu>, onWritten?: () => void): void {
+    if (this.socket.destroyed) {
+      onWritten?.();
+      return;
+    }
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
       setImmediate(this.flush);
     }
-    for (const chunk of encodePdu(pdu, this.digests)) this.socket.write(chunk);
+    const chunks = encodePdu(pdu, this.digests);
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) this.socket.write(chunks[i]!);
+    if (onWritten) this.socket.write(chunks[last]!, onWritten);
+    else this.socket.write(chunks[last]!);
   }
 
   get backlog(): number {

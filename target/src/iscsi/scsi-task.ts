@@ -7,6 +7,7 @@ import type { DataInPdu, PduInit, ScsiCommandPdu, ScsiResponsePdu } from 'node-i
 import { Opcode, RESERVED_TAG, decodeLun } from 'node-iscsi-pdu';
 import type { Nexus, ScsiRequest, ScsiResponse } from '../scsi/types.ts';
 import { ScsiStatus } from '../scsi/types.ts';
+import { releaseReadBuffer } from '../backstore/read-buffers.ts';
 import { DataOutAssembler } from './data-out.ts';
 import type { BurstLimits, R2TRequest, R2TSolicitor } from './data-out.ts';
 
@@ -19,7 +20,8 @@ export interface TaskHost {
   maxBurstLength: number;
   allocateTtt(): number;
   sendR2T(task: ScsiTask, r: R2TRequest): void;
-  sendDataIn(pdu: PduInit<DataInPdu>, withStatus: boolean): void;
+  /** `onWritten`: called once the socket has taken the PDU (see PduWriter.send). */
+  sendDataIn(pdu: PduInit<DataInPdu>, withStatus: boolean, onWritten?: () => void): void;
   sendResponse(pdu: PduInit<ScsiResponsePdu>): void;
   execute(task: ScsiTask): Promise<ScsiResponse>;
 }
@@ -153,9 +155,13 @@ export class ScsiTask implements ScsiRequest, R2TSolicitor {
     }
 
     const canPiggyback = !r.sense && (r.status === ScsiStatus.GOOD || r.status === ScsiStatus.CONDITION_MET);
+    // a pooled read buffer goes back once the socket has taken the last Data-In that points into it
+    const release = r.data ? () => releaseReadBuffer(r.data!) : undefined;
     if (dataIn && dataIn.length > 0) {
-      this.sendDataIn(dataIn, canPiggyback ? { status: r.status, residualOverflow, residualUnderflow, residualCount } : undefined);
+      this.sendDataIn(dataIn, canPiggyback ? { status: r.status, residualOverflow, residualUnderflow, residualCount } : undefined, release);
       if (canPiggyback) return;
+    } else {
+      release?.();
     }
     this.host.sendResponse({
       opcode: Opcode.ScsiResponse,
@@ -181,6 +187,7 @@ export class ScsiTask implements ScsiRequest, R2TSolicitor {
   private sendDataIn(
     data: Buffer,
     status: { status: number; residualOverflow: boolean; residualUnderflow: boolean; residualCount: number } | undefined,
+    onLastWritten: (() => void) | undefined,
   ): void {
     const seg = this.host.maxSendDataSegment;
     const burst = this.host.maxBurstLength;
@@ -214,6 +221,7 @@ export class ScsiTask implements ScsiRequest, R2TSolicitor {
           data: data.subarray(offset, offset + len),
         },
         withStatus,
+        last ? onLastWritten : undefined,
       );
       offset += len;
     }

@@ -39,7 +39,7 @@ export interface SessionParams extends BurstLimits {
 /** What the session needs from its connection. */
 export interface SessionConnection {
   /** Fills StatSN/ExpCmdSN/MaxCmdSN as the PDU kind requires and writes it. */
-  send(pdu: PduInit<TargetPdu>, advancesStatSN: boolean): void;
+  send(pdu: PduInit<TargetPdu>, advancesStatSN: boolean, onWritten?: () => void): void;
   reject(header: Buffer, reason: number, why: string): void;
   /** Ends the connection (and so, at ERL 0, the session). */
   drop(why: string): void;
@@ -220,7 +220,7 @@ export class Session {
           },
           false,
         ),
-      sendDataIn: (pdu, withStatus) => conn.send(pdu, withStatus),
+      sendDataIn: (pdu, withStatus, onWritten) => conn.send(pdu, withStatus, onWritten),
       sendResponse: (pdu) => conn.send(pdu, true),
       execute: (task): Promise<ScsiResponse> => device.execute(task),
     };
