@@ -12,7 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})];
 
-const entries = { openlun: 'target/src/main.ts' };
+const entries = { openlun: 'cli/openlun.ts' };
 for (const [name, entry] of Object.entries(entries)) {
   const out = join(root, 'dist', `${name}.mjs`);
   const tmp = `${out}.${process.pid}.tmp`;

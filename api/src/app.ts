@@ -30,6 +30,9 @@ export interface AppOptions {
   secureCookies?: boolean;
   /** clock, for lockout tests */
   now?: () => number;
+  /** Called before the resource routes are registered: hooks added here apply to every route (serve.ts wires the
+   *  target daemon in here), and routes added here get the same auth and schema rules. */
+  extend?: (app: FastifyInstance) => Promise<void> | void;
 }
 
 export interface AppContext {
@@ -153,6 +156,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (!s?.response) throw new Error(`route ${String(route.method)} ${route.url} has no schema with responses`);
   });
 
+  if (opts.extend) await opts.extend(app);
   await app.register(authRoutes);
   await app.register(userRoutes);
   await app.register(targetRoutes);

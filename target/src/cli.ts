@@ -171,9 +171,12 @@ export async function runTargetCommand(argv: string[]): Promise<number> {
   }
 }
 
+/** The target's own commands; `openlun serve` lives with the API (cli/openlun.ts dispatches). */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === 'target') return runTargetCommand(rest);
-  process.stderr.write(`usage: openlun target --help\n`);
+  // loaded on demand: `openlun target` stays small
+  if (cmd === 'targetd') return (await import('./daemon/targetd.ts')).runTargetdCommand(rest);
+  process.stderr.write(`usage: openlun target|targetd --help\n`);
   return cmd === undefined || cmd === '--help' || cmd === '-h' ? 0 : 2;
 }

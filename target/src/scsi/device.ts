@@ -10,6 +10,7 @@ import { LogicalUnit } from './logical-unit.ts';
 import { OPCODES } from './opcodes.ts';
 import { ScsiError, buildSense, invalidCdbField } from './sense.ts';
 import type { SenseReason } from './sense.ts';
+import type { CommandRecorder } from './stats.ts';
 import type { LunEntry, ScsiRequest, ScsiResponse } from './types.ts';
 import { ScsiStatus } from './types.ts';
 import type { Nexus } from './types.ts';
@@ -20,6 +21,8 @@ export interface ScsiTargetDeviceOptions {
   luns: Map<number, LunEntry>;
   /** Where protocol violations and I/O failures are reported (one line each); default: silent. */
   log?: (message: string) => void;
+  /** Per-LUN counters (stats.ts), called around every command; default: none. */
+  stats?: CommandRecorder;
 }
 
 /** SAM-5 §5.2 CONTROL byte: bits 5..0 (NACA, obsolete FLAG/LINK, reserved) must be zero here. */
@@ -30,9 +33,11 @@ export class ScsiTargetDevice implements TargetView {
   readonly targetName: string;
   readonly #lus = new Map<number, LogicalUnit>();
   readonly #log: (message: string) => void;
+  readonly #stats: CommandRecorder | undefined;
 
   constructor(opts: ScsiTargetDeviceOptions) {
     this.targetName = opts.targetName;
+    this.#stats = opts.stats;
     this.#log = opts.log ?? (() => {});
     for (const [lun, entry] of opts.luns) this.#lus.set(lun, new LogicalUnit(lun, entry));
   }
@@ -133,6 +138,16 @@ export class ScsiTargetDevice implements TargetView {
   }
 
   async execute(req: ScsiRequest): Promise<ScsiResponse> {
+    const stats = this.#stats;
+    if (!stats) return this.#execute(req);
+    const started = performance.now();
+    stats.begin(req.lun);
+    const res = await this.#execute(req);
+    stats.end(req.lun, req.cdb.length > 0 ? req.cdb[0]! : 0, res, started);
+    return res;
+  }
+
+  async #execute(req: ScsiRequest): Promise<ScsiResponse> {
     const lu = req.lun === undefined ? undefined : this.#lus.get(req.lun);
     const ctx: CommandContext = { req, cdb: req.cdb, nexus: req.nexus, lu, target: this };
     let spec: CommandSpec | undefined;
