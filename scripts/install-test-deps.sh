@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # qemu-system-x86 + debootstrap + e2fsprogs: the Debian test guest (e2e/guest) with open-iscsi and device-mapper.
-PACKAGES=(libiscsi-bin qemu-utils qemu-block-extra tgt lvm2 qemu-system-x86 debootstrap e2fsprogs)
+PACKAGES=(libiscsi-bin qemu-utils qemu-block-extra tgt lvm2 qemu-system-x86 debootstrap e2fsprogs chromium)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# openlun on a fresh Debian, as root: Node.js ≥ 20 and npm, the dependencies (npm ci), a 1 GiB sparse
-# LUN at /var/lib/openlun/lun0.img, then the target in the foreground on every address, port 3260.
+# openlun on a fresh Debian, as root: Node.js >= 20 and npm, openssl (the web UI's self-signed certificate), the
+# dependencies (npm ci), then the appliance in the foreground: `openlun serve` (API + web UI on port 8443) which
+# starts the target daemon (iSCSI on the portals configured in the UI). LUNs live as sparse files in the file
+# pool under /var/lib/openlun until a volume group exists.
 #   sudo scripts/install.sh
-# OPENLUN_PORTAL and OPENLUN_LUN override the portal (0.0.0.0:3260) and the LUN file.
+# OPENLUN_DATA_DIR and OPENLUN_LISTEN override the data directory (/var/lib/openlun) and the UI's address
+# (0.0.0.0:8443).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 
 NODE_MAJOR_MIN=20
-PORTAL="${OPENLUN_PORTAL:-0.0.0.0:3260}"
-LUN="${OPENLUN_LUN:-/var/lib/openlun/lun0.img}"
-IQN="iqn.2026-11.org.openlun:default"
+DATA_DIR="${OPENLUN_DATA_DIR:-/var/lib/openlun}"
+LISTEN="${OPENLUN_LISTEN:-0.0.0.0:8443}"
 
 die() {
   echo "install: $*" >&2
@@ -50,14 +52,16 @@ if ! command -v npm >/dev/null 2>&1; then
     || die "Node.js $(node --version) has no npm, and apt cannot install one that fits it"
 fi
 
+if ! command -v openssl >/dev/null 2>&1; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssl
+fi
+
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   npm ci --no-audit --no-fund
 fi
 
-if [[ ! -e "$LUN" ]]; then
-  mkdir -p "$(dirname "$LUN")"
-  truncate -s 1G "$LUN"
-  echo "install: created ${LUN} (1 GiB, sparse)"
-fi
-
-exec bin/openlun target --portal "$PORTAL" --iqn "$IQN" --lun "$LUN"
+mkdir -p "$DATA_DIR"
+chmod 0700 "$DATA_DIR"
+echo "install: open https://$(hostname -f 2>/dev/null || hostname):${LISTEN##*:}/ to set the admin password"
+exec bin/openlun serve --data-dir "$DATA_DIR" --listen "$LISTEN"

@@ -2,7 +2,7 @@
 // Finds every *.test.ts under the test roots and runs them all in one node:test run, so the
 // closing summary ("# pass N" / "# fail N") covers the whole suite and the exit code is non-zero
 // when anything fails.
-//   node scripts/run-tests.mjs            everything (target/, lvm/, api/, e2e/)
+//   node scripts/run-tests.mjs            everything (target/, lvm/, api/, ui/, e2e/)
 //   node scripts/run-tests.mjs --unit     without e2e/ (no real initiators, targets or VMs)
 //   node scripts/run-tests.mjs PATH...    only test files under these paths
 import { spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const ALL_ROOTS = ['target', 'lvm', 'api', 'e2e'];
+const ALL_ROOTS = ['target', 'lvm', 'api', 'ui', 'e2e'];
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.git', '.cache']);
 
 const args = process.argv.slice(2);

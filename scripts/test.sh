@@ -7,6 +7,7 @@ bash scripts/install-test-deps.sh
 
 echo "== type check"
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p ui/tsconfig.json --noEmit
 
 echo "== tests"
 exec node scripts/run-tests.mjs "$@"

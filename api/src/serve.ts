@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:f
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
@@ -17,6 +18,7 @@ import { desiredState, readSnapshot } from './desired-state.ts';
 import type { DesiredState } from './desired-state.ts';
 import { HttpError } from './auth/principal.ts';
 import { liveRoutes } from './routes/live.ts';
+import { registerUi } from './ui-static.ts';
 import type { Store } from './store/store.ts';
 import { TargetClient, TargetControlError } from './target-client.ts';
 
@@ -181,6 +183,8 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
     secureCookies: o.tls,
     logger: { level: o.logLevel },
     extend: async (a) => {
+      // the web UI's bundle (scripts/build-ui.mjs; bin/openlun builds it when the sources are newer)
+      await registerUi(a, { distDir: uiDistDir() });
       reconciler = new Reconciler(a.openlun.store, target);
       // the single place every committed change passes: a successful state-changing request. The answer waits
       // for the apply, so a client that gets 2xx can use the target right away.
@@ -305,4 +309,18 @@ export async function runServeCommand(argv: string[], selfArgv: string[]): Promi
   });
   await handle.close();
   return 0;
+}
+
+/**
+ * ui/dist of this installation: the nearest folder above this module (the sources, or the bundle in dist/) whose
+ * package.json is openlun's. OPENLUN_UI_DIR overrides it.
+ */
+function uiDistDir(): string {
+  const override = process.env['OPENLUN_UI_DIR'];
+  if (override) return override;
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'openlun') return join(dir, 'ui', 'dist');
+    if (dirname(dir) === dir) throw new Error('cannot find the openlun installation (package.json) for the web UI');
+  }
 }
