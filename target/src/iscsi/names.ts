@@ -3,18 +3,39 @@
  * start with a clear message instead of as an initiator's "target not found".
  */
 
-// §4.2.7.2: iqn.yyyy-mm.reversed-domain[:unique]; eui. + 16 hex; naa. + 16 or 32 hex
-const IQN = /^iqn\.\d{4}-(0[1-9]|1[0-2])\.[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[a-z0-9.:\-]+)?$/;
-const EUI = /^eui\.[0-9a-f]{16}$/;
-const NAA = /^naa\.([0-9a-f]{16}|[0-9a-f]{32})$/;
-/** §4.2.7.1: at most 223 bytes */
-const MAX_NAME_BYTES = 223;
+// RFC 7143 §4.2.7.1: an iSCSI name is at most 223 bytes, UTF-8, after stringprep (which lower-cases ASCII)
+export const MAX_ISCSI_NAME_BYTES = 223;
 
-export function iscsiNameProblem(name: string): string | undefined {
-  if (Buffer.byteLength(name) > MAX_NAME_BYTES) return `longer than ${MAX_NAME_BYTES} bytes`;
-  const n = name.toLowerCase();
-  if (IQN.test(n) || EUI.test(n) || NAA.test(n)) return undefined;
-  return 'not an iqn./eui./naa. name (e.g. iqn.2026-11.org.example:storage)';
+export const ISCSI_NAME_FORMATS = {
+  // RFC 7143 §4.2.7.2 / RFC 3720 §3.2.6.3.1: iqn. + yyyy-mm of a date the naming authority owned the domain
+  // + reversed domain name + optional ':' and a unique string
+  iqn: /^iqn\.\d{4}-(0[1-9]|1[0-2])\.[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[a-z0-9.:-]+)?$/,
+  // RFC 7143 §4.2.7.3 / RFC 3720 §3.2.6.3.2: eui. + an EUI-64 as 16 hex digits
+  eui: /^eui\.[0-9A-F]{16}$/,
+  // RFC 7143 §4.2.7.4 / RFC 3980: naa. + a 64- or 128-bit NAA identifier in hex
+  naa: /^naa\.([0-9A-F]{16}|[0-9A-F]{32})$/,
+} as const satisfies Record<string, RegExp>;
+
+/** Canonical form: iqn. lower case (stringprep); eui./naa. hex upper case as the RFC writes it. */
+export function normalizeIscsiName(name: string): string {
+  const lower = name.trim().toLowerCase();
+  if (lower.startsWith('eui.') || lower.startsWith('naa.')) return lower.slice(0, 4) + lower.slice(4).toUpperCase();
+  return lower;
+}
+
+export function iscsiNameProblem(raw: string): string | undefined {
+  const name = normalizeIscsiName(raw);
+  if (Buffer.byteLength(name, 'utf8') > MAX_ISCSI_NAME_BYTES) return `is longer than ${MAX_ISCSI_NAME_BYTES} bytes (RFC 7143 §4.2.7.1)`;
+  const prefix = name.slice(0, 4);
+  if (prefix === 'iqn.') {
+    if (!ISCSI_NAME_FORMATS.iqn.test(name)) {
+      return 'is not a valid iqn. name: iqn.YYYY-MM.reversed.domain[:unique], lower-case letters, digits, "-", ".", ":" (RFC 7143 §4.2.7.2)';
+    }
+    return undefined;
+  }
+  if (prefix === 'eui.') return ISCSI_NAME_FORMATS.eui.test(name) ? undefined : 'is not a valid eui. name: "eui." + 16 hex digits (RFC 7143 §4.2.7.3)';
+  if (prefix === 'naa.') return ISCSI_NAME_FORMATS.naa.test(name) ? undefined : 'is not a valid naa. name: "naa." + 16 or 32 hex digits (RFC 7143 §4.2.7.4)';
+  return 'must start with iqn., eui. or naa. (RFC 7143 §4.2.7)';
 }
 
 export interface ParsedPortal {
