@@ -31,6 +31,8 @@ const READ_WRITE_FAMILIES = [
   'iSCSIcmdsn', 'iSCSIdatasn', 'iSCSIResiduals', 'iSCSITMF',
   // VMware VAAI and thin provisioning (issue 3)
   'CompareAndWrite', 'WriteSame10', 'WriteSame16', 'Unmap', 'GetLBAStatus', 'OrWrite',
+  // SCSI-2 and persistent reservations (issue 3)
+  'PrinReadKeys', 'PrinServiceactionRange', 'PrinReportCapabilities', 'ProutRegister', 'ProutReserve', 'ProutClear', 'ProutPreempt', 'Reserve6',
 ] as const;
 
 /** Families run against a LUN served with --read-only. */

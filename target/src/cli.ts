@@ -3,7 +3,9 @@
  * Also how tests and benchmarks start the data path (design.md: "the target runs without the API").
  */
 import { createHash } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, realpath, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openBackstore } from './backstore/index.ts';
 import type { Backstore } from './backstore/index.ts';
@@ -20,8 +22,10 @@ const USAGE = `usage: openlun target --portal ADDR[:PORT] [--portal [V6ADDR]:POR
          --lun PATH [--lun PATH ...] [--read-only] [--initiator IQN ...]
          [--chap USER:SECRET] [--mutual-chap USER:SECRET] [--discovery-chap USER:SECRET]
          [--alias NAME] [--block-size 512|4096] [--write-through] [--log-level debug|info|warn|error]
+         [--state-dir DIR]
 
-LUNs are numbered 0, 1, ... in the order given. CHAP secrets may also be given in the environment
+LUNs are numbered 0, 1, ... in the order given. Persistent reservations with APTPL are kept in
+DIR/<lun id>.pr.json, or without --state-dir next to a file LUN as PATH.pr.json when that directory is writable. CHAP secrets may also be given in the environment
 (OPENLUN_CHAP, OPENLUN_MUTUAL_CHAP, OPENLUN_DISCOVERY_CHAP) to keep them out of the process list.`;
 
 class UsageError extends Error {}
@@ -44,6 +48,26 @@ function stableLunId(iqn: string, path: string): string {
   return createHash('sha256').update(`${iqn.toLowerCase()}\0${path}`).digest('hex').slice(0, 32);
 }
 
+/**
+ * Where a LUN's APTPL state lives (SPC-4 §5.13.5): in --state-dir when given, else next to a regular backing file
+ * if its directory is writable; a block device without --state-dir gets none (PTPL_C = 0).
+ */
+async function prStatePathFor(backing: string, id: string, stateDir: string | undefined): Promise<string | undefined> {
+  if (stateDir !== undefined) {
+    await access(stateDir, fsConstants.W_OK).catch(() => {
+      throw new UsageError(`--state-dir ${stateDir} is not a writable directory`);
+    });
+    return join(stateDir, `${id}.pr.json`);
+  }
+  if (!(await stat(backing)).isFile()) return undefined;
+  try {
+    await access(dirname(backing), fsConstants.W_OK);
+    return `${backing}.pr.json`;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function runTargetCommand(argv: string[]): Promise<number> {
   let values;
   try {
@@ -62,6 +86,7 @@ export async function runTargetCommand(argv: string[]): Promise<number> {
         'block-size': { type: 'string', default: '512' },
         'write-through': { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'info' },
+        'state-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -115,8 +140,11 @@ export async function runTargetCommand(argv: string[]): Promise<number> {
         writeThrough: values['write-through'] ?? false,
       });
       backstores.push(backstore);
-      const id = stableLunId(iqn, await realpath(path));
+      const real = await realpath(path);
+      const id = stableLunId(iqn, real);
+      const prStatePath = await prStatePathFor(real, id, values['state-dir']);
       luns.set(n, {
+        ...(prStatePath ? { prStatePath } : {}),
         id,
         serial: id.slice(0, 16),
         readOnly: values['read-only'] ?? false,

@@ -5,6 +5,7 @@
  * map that changed goes through setLuns (REPORTED LUNS DATA HAS CHANGED), a grown LUN through refreshCapacity.
  * Applies run one at a time.
  */
+import { join } from 'node:path';
 import { openBackstore as defaultOpenBackstore } from '../backstore/index.ts';
 import type { Backstore, OpenBackstoreOptions } from '../backstore/index.ts';
 import { IscsiServer } from '../iscsi/server.ts';
@@ -27,6 +28,8 @@ export interface RuntimeOptions {
   openBackstore?: (path: string, opts: OpenBackstoreOptions) => Promise<Backstore>;
   nopIntervalMs?: number;
   nopTimeoutMs?: number;
+  /** Where LUNs keep persistent reservations that asked for APTPL (one `<naa id>.pr.json` each); none = APTPL refused. */
+  prStateDir?: string;
 }
 
 export interface ApplyResult {
@@ -180,6 +183,7 @@ export class TargetRuntime {
               blockSize: spec.blockSize,
               writeCache: spec.writeBack ? 'back' : 'through',
               backstore,
+              ...(this.#o.prStateDir ? { prStatePath: join(this.#o.prStateDir, `${spec.naaId}.pr.json`) } : {}),
             },
           });
         }

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.ts';
 import type { LogLevel } from '../log.ts';
@@ -63,7 +63,10 @@ export async function runTargetdCommand(argv: string[]): Promise<number> {
     process.stderr.write(`openlun targetd: ${(err as Error).message}\n`);
     return 1;
   }
-  const runtime = new TargetRuntime({ log, persist: (s) => writeStateFile(stateFile, s) });
+  // APTPL reservations live beside the state file (SPC-4 §5.13.5: they survive a restart of the target)
+  const prStateDir = join(dirname(stateFile), 'reservations');
+  await mkdir(prStateDir, { recursive: true, mode: 0o700 });
+  const runtime = new TargetRuntime({ log, persist: (s) => writeStateFile(stateFile, s), prStateDir });
   let control;
   try {
     await runtime.apply(initial);

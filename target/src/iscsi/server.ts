@@ -46,7 +46,7 @@ export class IscsiServer {
   private readonly services: ConnectionServices;
 
   constructor(readonly o: ServerOptions) {
-    for (const t of o.targets) this.targets.set(t.name.toLowerCase(), t);
+    for (const t of o.targets) this.addTarget(t);
     this.services = {
       log: o.log,
       directoryFor: (conn) => this.directoryFor(conn.socket.localAddress),
@@ -236,19 +236,38 @@ export class IscsiServer {
       const old = this.targets.get(key);
       if (!old) {
         result.added.push(entry.name);
-        this.targets.set(key, entry);
+        this.addTarget(entry);
         continue;
       }
       if (old === entry) continue;
       result.updated.push(entry.name);
       // keep the live object (sessions hold it) and move the new settings onto it
       Object.assign(old, entry);
+      this.wirePreemptAbort(old);
       result.sessionsEnded += this.endSessions(
         (s) => s.target === old && !initiatorAllowed(old, s.initiatorName),
         `initiator no longer allowed on ${old.name}`,
       );
     }
     return result;
+  }
+
+  private addTarget(entry: TargetEntry): void {
+    this.targets.set(entry.name.toLowerCase(), entry);
+    this.wirePreemptAbort(entry);
+  }
+
+  /**
+   * SPC-4 §5.13.11.2.4 PREEMPT AND ABORT: the tasks of the preempted I_T nexuses on that LU are aborted; only the
+   * transport knows the tasks, so the device asks it here (no response is sent for an aborted task).
+   */
+  private wirePreemptAbort(entry: TargetEntry): void {
+    entry.device.onPreemptAbort = (nexusIds, lun) => {
+      const preempted = new Set(nexusIds);
+      for (const s of this.sessions.values()) {
+        if (s.target === entry && s.o.nexus && preempted.has(s.o.nexus.id)) s.abortTasks(lun, 'PREEMPT AND ABORT');
+      }
+    };
   }
 
   /** Opens listeners for new portals and closes those of removed ones (their connections end). */

@@ -7,7 +7,9 @@
 import type { CommandContext, CommandSpec, TargetView } from './command.ts';
 import { SERVICE_ACTION_MASK, hasServiceActions } from './command.ts';
 import { LogicalUnit } from './logical-unit.ts';
-import { OPCODES } from './opcodes.ts';
+import { COMMANDS, OPCODES } from './opcodes.ts';
+import { RESERVATION_ACCESS, ReservationConflict } from './reservations.ts';
+import type { ReservationAccess } from './reservations.ts';
 import { ScsiError, buildSense, invalidCdbField } from './sense.ts';
 import type { SenseReason } from './sense.ts';
 import type { CommandRecorder } from './stats.ts';
@@ -23,7 +25,17 @@ export interface ScsiTargetDeviceOptions {
   log?: (message: string) => void;
   /** Per-LUN counters (stats.ts), called around every command; default: none. */
   stats?: CommandRecorder;
+  /**
+   * PREEMPT AND ABORT (SPC-4 §5.13.11.4.4): abort every task of these I_T nexuses on this LUN (the transport owns the
+   * tasks). Called before the PR OUT command completes. Settable later through `device.onPreemptAbort`.
+   */
+  onPreemptAbort?: (nexusIds: string[], lun: number) => void;
 }
+
+/** The conflict class of every command spec (reservations.ts RESERVATION_ACCESS, keyed by the opcode table). */
+const ACCESS_OF = new Map<CommandSpec, ReservationAccess>(
+  (Object.keys(COMMANDS) as Array<keyof typeof COMMANDS>).map((k) => [COMMANDS[k], RESERVATION_ACCESS[k]]),
+);
 
 /** SAM-5 §5.2 CONTROL byte: bits 5..0 (NACA, obsolete FLAG/LINK, reserved) must be zero here. */
 const CONTROL_CHECKED_BITS = 0x3f;
@@ -34,12 +46,21 @@ export class ScsiTargetDevice implements TargetView {
   readonly #lus = new Map<number, LogicalUnit>();
   readonly #log: (message: string) => void;
   readonly #stats: CommandRecorder | undefined;
+  /** See ScsiTargetDeviceOptions.onPreemptAbort; the transport sets it. */
+  onPreemptAbort: ((nexusIds: string[], lun: number) => void) | undefined;
 
   constructor(opts: ScsiTargetDeviceOptions) {
     this.targetName = opts.targetName;
     this.#stats = opts.stats;
     this.#log = opts.log ?? (() => {});
-    for (const [lun, entry] of opts.luns) this.#lus.set(lun, new LogicalUnit(lun, entry));
+    this.onPreemptAbort = opts.onPreemptAbort;
+    for (const [lun, entry] of opts.luns) this.#lus.set(lun, this.#newLogicalUnit(lun, entry));
+  }
+
+  #newLogicalUnit(lun: number, entry: LunEntry): LogicalUnit {
+    const lu = new LogicalUnit(lun, entry);
+    lu.onPreemptAbort = (ids, n) => this.onPreemptAbort?.(ids, n);
+    return lu;
   }
 
   lunNumbers(): number[] {
@@ -69,7 +90,7 @@ export class ScsiTargetDevice implements TargetView {
         this.#lus.set(lun, prev);
         old.delete(lun);
       } else {
-        this.#lus.set(lun, new LogicalUnit(lun, entry));
+        this.#lus.set(lun, this.#newLogicalUnit(lun, entry));
       }
     }
     const stillUsed = new Set([...this.#lus.values()].map((lu) => lu.backstore));
@@ -90,6 +111,7 @@ export class ScsiTargetDevice implements TargetView {
   nexusLost(nexusId: string): void {
     for (const lu of this.#lus.values()) {
       lu.preventingNexuses.delete(nexusId);
+      lu.reservations.nexusLost(nexusId); // SPC-2 §5.5.1: the RESERVE goes; PR registrations stay (SPC-4 §5.13.1)
       if (lu.unitAttentions.knows(nexusId)) lu.unitAttentions.establishFor(nexusId, 'I_T_NEXUS_LOSS_OCCURRED');
     }
   }
@@ -118,6 +140,7 @@ export class ScsiTargetDevice implements TargetView {
     // SBC-4 §5.13: a reset releases every PREVENT; SPC-4 §7.5.2: current mode values revert to the
     // defaults (nothing is saved).
     lu.preventingNexuses.clear();
+    lu.reservations.releaseScsi2(); // SPC-2 §5.5.1: resets release RESERVE; persistent reservations survive them
     lu.mode.descriptorSense = false;
     lu.mode.softwareWriteProtect = false;
     lu.mode.writeCacheEnabled = lu.config.writeCache === 'back';
@@ -154,11 +177,17 @@ export class ScsiTargetDevice implements TargetView {
     try {
       spec = this.#lookup(req.cdb);
       if (!lu && !spec?.lunOptional) throw new ScsiError('LOGICAL_UNIT_NOT_SUPPORTED'); // SPC-4 §4.6.4
+      // SPEC_I_PT may only name I_T nexuses the LU knows (SPC-4 §5.13.7), and UAs must reach ALL_TG_PT registrants.
+      if (lu && !lu.reservations.knownNexuses.has(req.nexus.id)) lu.reservations.knownNexuses.set(req.nexus.id, req.nexus);
       if (lu && !spec?.unitAttentionExempt) {
         const ua = lu.unitAttentions.take(req.nexus.id);
         if (ua) throw new ScsiError(ua); // SAM-5 §5.14.1
       }
       if (!spec) throw this.#unsupported(req.cdb);
+      if (lu) {
+        // SPC-2 §5.5.1 / SPC-4 §5.13.1 Table 66; an unclassified command is treated as a write (the safe side).
+        if (lu.reservations.conflicts(req.nexus, ACCESS_OF.get(spec) ?? 'write')) throw new ReservationConflict(spec.name);
+      }
       checkCdb(req.cdb, spec, hasServiceActions(OPCODES.get(req.cdb[0]!)!));
       const result = await spec.handler(ctx);
       const res: ScsiResponse = { status: result.status ?? ScsiStatus.GOOD };
@@ -193,6 +222,7 @@ export class ScsiTargetDevice implements TargetView {
       return r;
     };
     if (ctx.req.isAborted()) return withDataOut({ status: ScsiStatus.TASK_ABORTED });
+    if (err instanceof ReservationConflict) return withDataOut({ status: ScsiStatus.RESERVATION_CONFLICT });
     const descriptor = ctx.lu?.mode.descriptorSense ?? false;
     if (err instanceof ScsiError) {
       return withDataOut({

@@ -3,6 +3,8 @@ import type { Backstore } from '../backstore/types.ts';
 import type { LunEntry } from './types.ts';
 import { UnitAttentions } from './unit-attention.ts';
 import type { SenseReason } from './sense.ts';
+import { Reservations } from './reservations.ts';
+import { PrStore } from './pr-store.ts';
 
 /** The changeable mode parameters (SPC-4 §7.5, SBC-4 §6.5); shared by every I_T nexus. */
 export interface ModeState {
@@ -23,6 +25,11 @@ export class LogicalUnit {
   readonly mode: ModeState;
   /** I_T nexuses holding a PREVENT ALLOW MEDIUM REMOVAL prevent (SBC-4 §5.13). */
   readonly preventingNexuses = new Set<string>();
+  /** SCSI-2 and persistent reservations (reservations.ts); persistent state restored from prStatePath if APTPL. */
+  readonly reservations = new Reservations();
+  readonly prStore: PrStore | undefined;
+  /** PREEMPT AND ABORT (SPC-4 §5.13.11.4.4): the transport aborts the preempted nexuses' tasks; set by the device. */
+  onPreemptAbort: ((nexusIds: string[], lun: number) => void) | undefined;
 
   constructor(
     readonly lun: number,
@@ -34,6 +41,14 @@ export class LogicalUnit {
       descriptorSense: false,
       softwareWriteProtect: false,
     };
+    this.prStore = config.prStatePath ? new PrStore(config.prStatePath) : undefined;
+    const saved = this.prStore?.load();
+    if (saved) {
+      this.reservations.generation = saved.generation;
+      this.reservations.registrations = saved.registrations;
+      this.reservations.reservation = saved.reservation;
+      this.reservations.aptpl = true;
+    }
   }
 
   get backstore(): Backstore {

@@ -30,6 +30,9 @@ import { writeSame } from './write-same.ts';
 import { unmap } from './unmap.ts';
 import { getLbaStatus } from './lba-status.ts';
 import { compareAndWrite, orWrite } from './compare-and-write.ts';
+import { release, reserve } from './reserve6.ts';
+import { PrInAction, persistentReserveIn } from './pr-in.ts';
+import { PrOutAction, persistentReserveOut } from './pr-out.ts';
 
 const QUICK = { nominal: 1, recommended: 10 } as const;
 const IO = { nominal: 1, recommended: 30 } as const;
@@ -38,6 +41,8 @@ const FLUSH = { nominal: 5, recommended: 60 } as const;
 const BULK = { nominal: 5, recommended: 120 } as const;
 
 const F = 0xff;
+const PERSISTENT_RESERVE_IN = 0x5e; // SPC-4 §6.16 (service action in byte 1)
+const PERSISTENT_RESERVE_OUT = 0x5f; // SPC-4 §6.17
 const C = 0x00; // CONTROL byte: NACA/LINK unsupported, vendor bits not evaluated (SAM-5 §5.2)
 const LBA8 = [F, F, F, F, F, F, F, F] as const;
 const LEN4 = [F, F, F, F] as const;
@@ -110,11 +115,53 @@ export const COMMANDS = {
   WRITE_AND_VERIFY_12: { name: 'WRITE AND VERIFY(12)', cdbLength: 12, usage: [0xae, VERIFY_B1, F, F, F, F, ...LEN4, GRP, C], timeout: IO, dataDirection: 'out', handler: (c) => writeAndVerify(c, 12) },
   VERIFY_12: { name: 'VERIFY(12)', cdbLength: 12, usage: [0xaf, VERIFY_B1, F, F, F, F, ...LEN4, GRP, C], timeout: IO, dataDirection: 'out', handler: (c) => verify(c, 12) },
   READ_DEFECT_DATA_12: { name: 'READ DEFECT DATA(12)', cdbLength: 12, usage: [0xb7, 0x1f, F, F, F, F, ...LEN4, 0, C], timeout: QUICK, dataDirection: 'in', handler: (c) => readDefectData(c, 12) },
+  // SPC-2 §7.21–7.24 (SCSI-2 reservations); third-party / extent bits are reserved here.
+  RESERVE_6: { name: 'RESERVE(6)', cdbLength: 6, usage: [0x16, 0, 0, 0, 0, C], timeout: QUICK, dataDirection: 'none', handler: reserve },
+  RELEASE_6: { name: 'RELEASE(6)', cdbLength: 6, usage: [0x17, 0, 0, 0, 0, C], timeout: QUICK, dataDirection: 'none', handler: release },
+  RESERVE_10: { name: 'RESERVE(10)', cdbLength: 10, usage: [0x56, 0, 0, 0, 0, 0, 0, F, F, C], timeout: QUICK, dataDirection: 'none', handler: reserve },
+  RELEASE_10: { name: 'RELEASE(10)', cdbLength: 10, usage: [0x57, 0, 0, 0, 0, 0, 0, F, F, C], timeout: QUICK, dataDirection: 'none', handler: release },
+  // SPC-4 §6.16 PERSISTENT RESERVE IN: ALLOCATION LENGTH in bytes 7..8
+  ...prIn('PR_IN_READ_KEYS', 'READ KEYS', PrInAction.READ_KEYS),
+  ...prIn('PR_IN_READ_RESERVATION', 'READ RESERVATION', PrInAction.READ_RESERVATION),
+  ...prIn('PR_IN_REPORT_CAPABILITIES', 'REPORT CAPABILITIES', PrInAction.REPORT_CAPABILITIES),
+  ...prIn('PR_IN_READ_FULL_STATUS', 'READ FULL STATUS', PrInAction.READ_FULL_STATUS),
+  // SPC-4 §6.17 PERSISTENT RESERVE OUT: SCOPE/TYPE in byte 2, PARAMETER LIST LENGTH in bytes 5..8
+  ...prOut('PR_OUT_REGISTER', 'REGISTER', PrOutAction.REGISTER),
+  ...prOut('PR_OUT_RESERVE', 'RESERVE', PrOutAction.RESERVE),
+  ...prOut('PR_OUT_RELEASE', 'RELEASE', PrOutAction.RELEASE),
+  ...prOut('PR_OUT_CLEAR', 'CLEAR', PrOutAction.CLEAR),
+  ...prOut('PR_OUT_PREEMPT', 'PREEMPT', PrOutAction.PREEMPT),
+  ...prOut('PR_OUT_PREEMPT_AND_ABORT', 'PREEMPT AND ABORT', PrOutAction.PREEMPT_AND_ABORT),
+  ...prOut('PR_OUT_REGISTER_AND_IGNORE_EXISTING_KEY', 'REGISTER AND IGNORE EXISTING KEY', PrOutAction.REGISTER_AND_IGNORE_EXISTING_KEY),
+  ...prOut('PR_OUT_REGISTER_AND_MOVE', 'REGISTER AND MOVE', PrOutAction.REGISTER_AND_MOVE),
 } as const satisfies Record<string, CommandSpec>;
+
+function prIn<K extends string>(key: K, name: string, sa: (typeof PrInAction)[keyof typeof PrInAction]): Record<K, CommandSpec> {
+  const spec: CommandSpec = {
+    name: `PERSISTENT RESERVE IN (${name})`, cdbLength: 10, usage: [PERSISTENT_RESERVE_IN, sa, 0, 0, 0, 0, 0, F, F, C], timeout: QUICK,
+    dataDirection: 'in', handler: (c) => persistentReserveIn(c, sa),
+  };
+  return { [key]: spec } as Record<K, CommandSpec>;
+}
+
+function prOut<K extends string>(key: K, name: string, sa: (typeof PrOutAction)[keyof typeof PrOutAction]): Record<K, CommandSpec> {
+  const spec: CommandSpec = {
+    name: `PERSISTENT RESERVE OUT (${name})`, cdbLength: 10, usage: [PERSISTENT_RESERVE_OUT, sa, F, 0, 0, F, F, F, F, C], timeout: QUICK,
+    dataDirection: 'out', handler: (c) => persistentReserveOut(c, sa),
+  };
+  return { [key]: spec } as Record<K, CommandSpec>;
+}
 
 /** SPC-4 §4.2.5.2: opcodes whose service action (byte 1 bits 4..0) selects the command. */
 const SERVICE_ACTION_IN_16 = 0x9e; // SBC-4 §5.20: READ CAPACITY(16) is service action 10h
 const MAINTENANCE_IN = 0xa3; // SPC-4 §6.35: REPORT SUPPORTED OPERATION CODES is service action 0Ch
+const SERVICE_ACTION_OPCODES: ReadonlySet<number> = new Set([SERVICE_ACTION_IN_16, MAINTENANCE_IN, PERSISTENT_RESERVE_IN, PERSISTENT_RESERVE_OUT]);
+
+function serviceActionsOf(opcode: number): Record<number, CommandSpec> {
+  const out: Record<number, CommandSpec> = {};
+  for (const spec of Object.values(COMMANDS) as CommandSpec[]) if (spec.usage[0] === opcode) out[spec.usage[1]!] = spec;
+  return out;
+}
 
 function slot(spec: CommandSpec): [number, OpcodeSlot] {
   return [spec.usage[0]!, spec];
@@ -122,8 +169,10 @@ function slot(spec: CommandSpec): [number, OpcodeSlot] {
 
 export const OPCODES: OpcodeTable = new Map<number, OpcodeSlot>([
   ...Object.values(COMMANDS)
-    .filter((s) => s.usage[0] !== SERVICE_ACTION_IN_16 && s.usage[0] !== MAINTENANCE_IN)
+    .filter((s) => !SERVICE_ACTION_OPCODES.has(s.usage[0]!))
     .map(slot),
   [SERVICE_ACTION_IN_16, { name: 'SERVICE ACTION IN(16)', serviceActions: { 0x10: COMMANDS.READ_CAPACITY_16, 0x12: COMMANDS.GET_LBA_STATUS } }],
   [MAINTENANCE_IN, { name: 'MAINTENANCE IN', serviceActions: { 0x0c: COMMANDS.REPORT_SUPPORTED_OPERATION_CODES } }],
+  [PERSISTENT_RESERVE_IN, { name: 'PERSISTENT RESERVE IN', serviceActions: serviceActionsOf(PERSISTENT_RESERVE_IN) }],
+  [PERSISTENT_RESERVE_OUT, { name: 'PERSISTENT RESERVE OUT', serviceActions: serviceActionsOf(PERSISTENT_RESERVE_OUT) }],
 ]);

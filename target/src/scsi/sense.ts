@@ -55,6 +55,14 @@ export const SENSE_REASONS = {
   MODE_PARAMETERS_CHANGED: { key: SenseKey.UNIT_ATTENTION, asc: 0x2a, ascq: 0x01 },
   CAPACITY_DATA_HAS_CHANGED: { key: SenseKey.UNIT_ATTENTION, asc: 0x2a, ascq: 0x09 },
   REPORTED_LUNS_DATA_HAS_CHANGED: { key: SenseKey.UNIT_ATTENTION, asc: 0x3f, ascq: 0x0e },
+  // SPC-4 §5.13.11 / §5.13.12: persistent reservation changes seen by other I_T nexuses
+  RESERVATIONS_PREEMPTED: { key: SenseKey.UNIT_ATTENTION, asc: 0x2a, ascq: 0x03 },
+  RESERVATIONS_RELEASED: { key: SenseKey.UNIT_ATTENTION, asc: 0x2a, ascq: 0x04 },
+  REGISTRATIONS_PREEMPTED: { key: SenseKey.UNIT_ATTENTION, asc: 0x2a, ascq: 0x05 },
+  // SPC-4 §5.13.11.2: RELEASE by the holder with the wrong TYPE or SCOPE
+  INVALID_RELEASE_OF_PERSISTENT_RESERVATION: { key: SenseKey.ILLEGAL_REQUEST, asc: 0x26, ascq: 0x04 },
+  // SPC-4 §5.13.7: no room for another registration
+  INSUFFICIENT_REGISTRATION_RESOURCES: { key: SenseKey.ILLEGAL_REQUEST, asc: 0x55, ascq: 0x04 },
 } as const satisfies Record<string, SenseCode>;
 
 export type SenseReason = keyof typeof SENSE_REASONS;

@@ -46,6 +46,8 @@ export interface LogicalUnitConfig {
   vendor?: 'OPENLUN ';
   product?: string;
   revision?: string;
+  /** Where APTPL persistent reservation state is kept (SPC-4 §5.13.5); without it PTPL_C is 0 and APTPL=1 is refused. */
+  prStatePath?: string;
 }
 
 export type LunEntry = LogicalUnitConfig & { backstore: Backstore };
