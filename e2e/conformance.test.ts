@@ -33,6 +33,7 @@ const READ_WRITE_FAMILIES = [
   'CompareAndWrite', 'WriteSame10', 'WriteSame16', 'Unmap', 'GetLBAStatus', 'OrWrite',
   // SCSI-2 and persistent reservations (issue 3)
   'PrinReadKeys', 'PrinServiceactionRange', 'PrinReportCapabilities', 'ProutRegister', 'ProutReserve', 'ProutClear', 'ProutPreempt', 'Reserve6',
+  'ExtendedCopy', 'ReceiveCopyResults', // XCOPY (issue 3)
 ] as const;
 
 /** Families run against a LUN served with --read-only. */

@@ -17,18 +17,36 @@ import { createLogger } from './log.ts';
 import type { LogLevel } from './log.ts';
 import { ScsiTargetDevice } from './scsi/device.ts';
 import type { LunEntry } from './scsi/types.ts';
+import type { ConfigurableAccessState } from './scsi/alua.ts';
 
-const USAGE = `usage: openlun target --portal ADDR[:PORT] [--portal [V6ADDR]:PORT ...] --iqn IQN
+const USAGE = `usage: openlun target --portal ADDR[:PORT][,TPGT] [--portal [V6ADDR]:PORT[,TPGT] ...] --iqn IQN
          --lun PATH [--lun PATH ...] [--read-only] [--initiator IQN ...]
          [--chap USER:SECRET] [--mutual-chap USER:SECRET] [--discovery-chap USER:SECRET]
          [--alias NAME] [--block-size 512|4096] [--write-through] [--log-level debug|info|warn|error]
-         [--state-dir DIR]
+         [--state-dir DIR] [--non-optimized TPGT ...]
 
-LUNs are numbered 0, 1, ... in the order given. Persistent reservations with APTPL are kept in
+A portal's TPGT (default 1) is its portal group: the target is served through every group named, each group an
+ALUA target port group (active/optimized, or active/non-optimized when named by --non-optimized) whose relative
+target port id is the TPGT. LUNs are numbered 0, 1, ... in the order given. Persistent reservations with APTPL are kept in
 DIR/<lun id>.pr.json, or without --state-dir next to a file LUN as PATH.pr.json when that directory is writable. CHAP secrets may also be given in the environment
 (OPENLUN_CHAP, OPENLUN_MUTUAL_CHAP, OPENLUN_DISCOVERY_CHAP) to keep them out of the process list.`;
 
 class UsageError extends Error {}
+
+/** RFC 7143 §13.9: a target portal group tag is 16 bits; 0 is refused because it would be relative target port 0,
+ *  which SPC-4 §7.8.6.5 Table 482 reserves (alua.ts uses the TPGT as the relative target port identifier). */
+function parsePortalGroupTag(text: string, where: string): number {
+  const tag = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(tag) || tag < 1 || tag > 0xffff) throw new UsageError(`${where}: portal group tag "${text}" is not 1-65535`);
+  return tag;
+}
+
+/** `ADDR[:PORT][,TPGT]`, the form SendTargets answers in (RFC 7143 §13.8 TargetAddress); TPGT defaults to 1. */
+function parsePortalWithGroup(text: string): PortalEntry {
+  const comma = text.lastIndexOf(',');
+  const portalGroupTag = comma < 0 ? 1 : parsePortalGroupTag(text.slice(comma + 1), `--portal ${text}`);
+  return { ...parsePortal(comma < 0 ? text : text.slice(0, comma)), portalGroupTag };
+}
 
 /** RFC 7143 §12.1.3 suggests CHAP secrets of at least 12 bytes; RFC 1994 needs them non-empty. */
 function parseChap(flag: string, text: string | undefined): ChapCredential | undefined {
@@ -87,6 +105,7 @@ export async function runTargetCommand(argv: string[]): Promise<number> {
         'write-through': { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'info' },
         'state-dir': { type: 'string' },
+        'non-optimized': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -127,11 +146,18 @@ export async function runTargetCommand(argv: string[]): Promise<number> {
     }
     const portals: PortalEntry[] = values.portal.map((p) => {
       try {
-        return { ...parsePortal(p), portalGroupTag: 1 };
+        return parsePortalWithGroup(p);
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
     });
+    const groupTags = [...new Set(portals.map((p) => p.portalGroupTag))];
+    const portalGroupStates: Record<number, ConfigurableAccessState> = {};
+    for (const text of values['non-optimized'] ?? []) {
+      const tag = parsePortalGroupTag(text, `--non-optimized ${text}`);
+      if (!groupTags.includes(tag)) throw new UsageError(`--non-optimized ${text}: no --portal is in portal group ${tag}`);
+      portalGroupStates[tag] = 'active/non-optimized';
+    }
 
     const luns = new Map<number, LunEntry>();
     for (const [n, path] of values.lun.entries()) {
@@ -160,7 +186,9 @@ export async function runTargetCommand(argv: string[]): Promise<number> {
         {
           name: iqn,
           ...(values.alias ? { alias: values.alias } : {}),
-          portalGroupTag: 1,
+          portalGroupTag: groupTags[0]!,
+          ...(groupTags.length > 1 ? { extraPortalGroupTags: groupTags.slice(1) } : {}),
+          ...(Object.keys(portalGroupStates).length > 0 ? { portalGroupStates } : {}),
           device,
           allowedInitiators: values.initiator ?? [],
           ...(chap ? { chap } : {}),

@@ -61,6 +61,7 @@ describe('SCSI-2 RESERVE / RELEASE', () => {
       const conflictsFor = async () => (await run(device, RESERVE6, { nexus: B })).status === RESERVATION_CONFLICT;
       assertGood(await run(device, RESERVE6, { nexus: A }));
       device.logicalUnitReset(0, A);
+      assertSense(await run(device, Buffer.alloc(6), { nexus: A }), 'BUS_DEVICE_RESET_FUNCTION_OCCURRED');
       assertSense(await run(device, Buffer.alloc(6), { nexus: B }), 'BUS_DEVICE_RESET_FUNCTION_OCCURRED');
       assert.equal(await conflictsFor(), false);
       assertGood(await run(device, RELEASE6, { nexus: B }));

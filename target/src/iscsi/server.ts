@@ -9,10 +9,12 @@ import { TextSession } from './discovery.ts';
 import type { LoginOutcome, TargetDirectory } from './login.ts';
 import { LoginFailure } from './login-status.ts';
 import { Session } from './session.ts';
-import { formatPortal, initiatorAllowed } from './target-config.ts';
+import { formatPortal, initiatorAllowed, targetPortalGroupTags } from './target-config.ts';
+import { portGroupsFromTags } from '../scsi/alua.ts';
 import type { ChapCredential, PortalEntry, TargetEntry } from './target-config.ts';
 import type { Logger } from '../log.ts';
 import type { Nexus } from '../scsi/types.ts';
+import { findByDesignator, setCopyTargetResolver } from '../scsi/lun-registry.ts';
 
 export interface SessionInfo {
   tsih: number;
@@ -127,7 +129,7 @@ export class IscsiServer {
           .map((t) => ({
             name: t.name,
             addresses: this.o.portals
-              .filter((p) => p.portalGroupTag === t.portalGroupTag && reachable(p))
+              .filter((p) => targetPortalGroupTags(t).includes(p.portalGroupTag) && reachable(p))
               .map((p) => ({ host: announce(p), port: p.port, portalGroupTag: p.portalGroupTag })),
           })),
     };
@@ -142,12 +144,16 @@ export class IscsiServer {
     }
     const kind = outcome.sessionType;
     const target = kind === 'Normal' ? this.findTarget(outcome.target?.name ?? '') : undefined;
+    // The target port is the portal group the connection arrived on (RFC 7143 §4.4.1: the SCSI port is the portal
+    // group); a portal outside the target's groups (a portal shared by targets) keeps the target's own tag.
+    const tpgt = target && targetPortalGroupTags(target).includes(conn.portal.portalGroupTag) ? conn.portal.portalGroupTag : target?.portalGroupTag;
     if (kind === 'Normal') {
       if (!target) throw new LoginFailure('TargetRemoved', 'the target went away during login');
       // §6.3.5 session reinstatement: same initiator, ISID and target port → the old session is closed first
       for (const s of this.sessions.values()) {
         if (
           s.target === target &&
+          (s.o.nexus?.targetPortalGroupTag ?? tpgt) === tpgt &&
           s.isid.equals(outcome.isid) &&
           s.initiatorName.toLowerCase() === outcome.initiatorName.toLowerCase()
         ) {
@@ -160,12 +166,13 @@ export class IscsiServer {
     const tsih = this.allocateTsih();
     const nexus: Nexus | undefined = target
       ? {
-          id: `${outcome.initiatorName.toLowerCase()},i,0x${outcome.isid.toString('hex')},${target.name},t,0x${target.portalGroupTag.toString(16)}`,
+          id: `${outcome.initiatorName.toLowerCase()},i,0x${outcome.isid.toString('hex')},${target.name},t,0x${tpgt!.toString(16)}`,
           initiatorName: outcome.initiatorName,
           isid: outcome.isid,
           targetName: target.name,
-          targetPortalGroupTag: target.portalGroupTag,
-          relativeTargetPortId: target.portalGroupTag,
+          targetPortalGroupTag: tpgt!,
+          // alua.ts: one target port per portal group, its relative target port identifier is the TPGT
+          relativeTargetPortId: tpgt!,
         }
       : undefined;
     const p = outcome.params;
@@ -243,7 +250,11 @@ export class IscsiServer {
       result.updated.push(entry.name);
       // keep the live object (sessions hold it) and move the new settings onto it
       Object.assign(old, entry);
+      if (!entry.extraPortalGroupTags) delete old.extraPortalGroupTags;
+      if (!entry.portalGroupStates) delete old.portalGroupStates;
       this.wirePreemptAbort(old);
+      this.wireCopyTargets(old);
+      this.wirePortGroups(old);
       result.sessionsEnded += this.endSessions(
         (s) => s.target === old && !initiatorAllowed(old, s.initiatorName),
         `initiator no longer allowed on ${old.name}`,
@@ -255,12 +266,45 @@ export class IscsiServer {
   private addTarget(entry: TargetEntry): void {
     this.targets.set(entry.name.toLowerCase(), entry);
     this.wirePreemptAbort(entry);
+    this.wireCopyTargets(entry);
+    this.wirePortGroups(entry);
+  }
+
+  /** SPC-4 §6.36: REPORT TARGET PORT GROUPS lists every portal group of the target (alua.ts). */
+  private wirePortGroups(entry: TargetEntry): void {
+    entry.device.setTargetPortGroups(portGroupsFromTags(targetPortalGroupTags(entry), entry.portalGroupStates));
   }
 
   /**
    * SPC-4 §5.13.11.2.4 PREEMPT AND ABORT: the tasks of the preempted I_T nexuses on that LU are aborted; only the
    * transport knows the tasks, so the device asks it here (no response is sent for an aborted task).
    */
+  /**
+   * EXTENDED COPY (SPC-4 §6.4) names its source and destination by designator; the device may resolve them only
+   * among LUs this initiator could reach itself (CVE-2020-28374): the LUs of the target it is logged in to, and of
+   * other targets whose ACL admits it — a CHAP-protected one only while it holds a session there (it proved the
+   * secret). Everything else is "not reachable", indistinguishable from "does not exist".
+   */
+  private wireCopyTargets(entry: TargetEntry): void {
+    const device = entry.device;
+    setCopyTargetResolver(device, (designator, nexus) => {
+      const initiator = nexus.initiatorName.toLowerCase();
+      const own = nexus.targetName.toLowerCase();
+      const reachable = [device, ...[...this.targets.values()]
+        .filter((t) => t.device !== device)
+        .filter((t) => t.name.toLowerCase() === own || this.mayCopyVia(t, initiator))
+        .map((t) => t.device)];
+      return findByDesignator(reachable, designator);
+    });
+  }
+
+  private mayCopyVia(t: TargetEntry, initiator: string): boolean {
+    if (!initiatorAllowed(t, initiator)) return false;
+    if (!t.chap) return true;
+    for (const s of this.sessions.values()) if (s.target === t && s.initiatorName.toLowerCase() === initiator) return true;
+    return false;
+  }
+
   private wirePreemptAbort(entry: TargetEntry): void {
     entry.device.onPreemptAbort = (nexusIds, lun) => {
       const preempted = new Set(nexusIds);

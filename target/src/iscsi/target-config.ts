@@ -2,6 +2,7 @@
  * What the iSCSI layer knows of a target: its name, portal group, LUNs (the SCSI device), who may log in and how.
  */
 import type { ScsiTargetDevice } from '../scsi/device.ts';
+import type { ConfigurableAccessState } from '../scsi/alua.ts';
 
 export interface ChapCredential {
   user: string;
@@ -13,6 +14,13 @@ export interface TargetEntry {
   name: string;
   alias?: string;
   portalGroupTag: number;
+  /**
+   * More portal groups the target is reachable through (multipath): a login on a portal of any of them is an I_T
+   * nexus whose target port is that group's (RFC 7143 §4.4.1 / SPC-4 §5.16: one ALUA target port group per TPGT).
+   */
+  extraPortalGroupTags?: number[];
+  /** ALUA state per portal group tag (SPC-4 §5.16.2.4); a group not listed is active/optimized. */
+  portalGroupStates?: Record<number, ConfigurableAccessState>;
   device: ScsiTargetDevice;
   /** Initiator IQNs allowed to log in; empty = everyone. */
   allowedInitiators: string[];
@@ -31,6 +39,11 @@ export interface PortalEntry {
 /** `[v6]:port` or `v4:port`, as TargetAddress and log lines want it (RFC 7143 §13.8). */
 export function formatPortal(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Every portal group tag the target is served through, ascending, without duplicates. */
+export function targetPortalGroupTags(target: Pick<TargetEntry, 'portalGroupTag' | 'extraPortalGroupTags'>): number[] {
+  return [...new Set([target.portalGroupTag, ...(target.extraPortalGroupTags ?? [])])].sort((a, b) => a - b);
 }
 
 export function initiatorAllowed(target: TargetEntry, initiatorName: string): boolean {

@@ -5,8 +5,10 @@
  * turns a thrown ScsiError into CHECK CONDITION with fixed or descriptor sense per the LU's D_SENSE.
  */
 import type { CommandContext, CommandSpec, TargetView } from './command.ts';
+import type { TargetPortGroup, TargetPortGroupSource } from './alua.ts';
 import { SERVICE_ACTION_MASK, hasServiceActions } from './command.ts';
 import { LogicalUnit } from './logical-unit.ts';
+import { forgetCopyResults } from './copy-results.ts';
 import { COMMANDS, OPCODES } from './opcodes.ts';
 import { RESERVATION_ACCESS, ReservationConflict } from './reservations.ts';
 import type { ReservationAccess } from './reservations.ts';
@@ -41,7 +43,7 @@ const ACCESS_OF = new Map<CommandSpec, ReservationAccess>(
 const CONTROL_CHECKED_BITS = 0x3f;
 const NACA = 0x04;
 
-export class ScsiTargetDevice implements TargetView {
+export class ScsiTargetDevice implements TargetView, TargetPortGroupSource {
   readonly targetName: string;
   readonly #lus = new Map<number, LogicalUnit>();
   readonly #log: (message: string) => void;
@@ -61,6 +63,18 @@ export class ScsiTargetDevice implements TargetView {
     const lu = new LogicalUnit(lun, entry);
     lu.onPreemptAbort = (ids, n) => this.onPreemptAbort?.(ids, n);
     return lu;
+  }
+
+  #portGroups: readonly TargetPortGroup[] = [];
+
+  /** SPC-4 §5.16: the target port groups (one per iSCSI portal group) the transport serves this device through. */
+  setTargetPortGroups(groups: readonly TargetPortGroup[]): void {
+    this.#portGroups = groups;
+  }
+
+  /** Empty until the transport calls setTargetPortGroups (alua.ts then reports the command's own port). */
+  targetPortGroups(): readonly TargetPortGroup[] {
+    return this.#portGroups;
   }
 
   lunNumbers(): number[] {
@@ -111,16 +125,21 @@ export class ScsiTargetDevice implements TargetView {
   nexusLost(nexusId: string): void {
     for (const lu of this.#lus.values()) {
       lu.preventingNexuses.delete(nexusId);
+      forgetCopyResults(lu, nexusId); // SPC-4 §6.18.1: held copy results belong to the nexus
       lu.reservations.nexusLost(nexusId); // SPC-2 §5.5.1: the RESERVE goes; PR registrations stay (SPC-4 §5.13.1)
       if (lu.unitAttentions.knows(nexusId)) lu.unitAttentions.establishFor(nexusId, 'I_T_NEXUS_LOSS_OCCURRED');
     }
   }
 
-  /** LOGICAL UNIT RESET (SAM-5 §6.3.3 / §7.7): other nexuses get BUS DEVICE RESET FUNCTION OCCURRED. */
-  logicalUnitReset(lun: number, by: Nexus): void {
+  /**
+   * LOGICAL UNIT RESET (SAM-5 §6.3.3 / §7.7): every I_T nexus gets BUS DEVICE RESET FUNCTION OCCURRED, the one the
+   * reset came through included — a multipath host must learn of the reset on each of its paths (libiscsi's
+   * MultipathIO.Reset checks every path, the resetting one too; LIO raises it for the resetting initiator as well).
+   */
+  logicalUnitReset(lun: number, _by: Nexus): void {
     const lu = this.#lus.get(lun);
     if (!lu) return;
-    this.#resetLogicalUnit(lu, 'BUS_DEVICE_RESET_FUNCTION_OCCURRED', by.id);
+    this.#resetLogicalUnit(lu, 'BUS_DEVICE_RESET_FUNCTION_OCCURRED', undefined);
   }
 
   /**

@@ -17,6 +17,14 @@ const VERSION_DESCRIPTORS = [
 ] as const;
 const STANDARD_LENGTH = 74; // through the eight version descriptors (bytes 58..73)
 
+/**
+ * SPC-4 §6.6.2 Table 140 TPGS 01b (byte 5 bits 5..4): implicit ALUA only — REPORT TARGET PORT GROUPS is supported,
+ * SET TARGET PORT GROUPS is not (alua.ts). ESXi picks VMW_SATP_ALUA on it.
+ */
+const TPGS_IMPLICIT_ALUA = 0x10;
+
+const THIRD_PARTY_COPY = 0x08; // SPC-4 §6.6.2 byte 5 bit 3 (3PC)
+
 /** SPC-4 §6.6.2: peripheral qualifier 011b + type 1Fh = no logical unit at this LUN (SPC-4 §4.6.4). */
 const NO_LOGICAL_UNIT = 0x7f;
 
@@ -27,7 +35,8 @@ export function standardInquiryData(lu: LogicalUnit | undefined): Buffer {
   b[2] = VERSION_SPC4;
   b[3] = 0x10 | 0x02; // HISUP, RESPONSE DATA FORMAT 2
   b[4] = STANDARD_LENGTH - 5; // ADDITIONAL LENGTH
-  b[5] = 0x00; // no SCCS/ACC/TPGS/3PC/PROTECT yet
+  // 3PC (bit 3): EXTENDED COPY / RECEIVE COPY RESULTS are supported (SPC-4 §6.6.2; xcopy.ts)
+  b[5] = TPGS_IMPLICIT_ALUA | THIRD_PARTY_COPY; // no SCCS/ACC/PROTECT
   b[6] = 0x00;
   b[7] = 0x02; // CMDQUE: full task management model
   asciiField(lu?.vendor ?? DEFAULT_VENDOR, 8).copy(b, 8);

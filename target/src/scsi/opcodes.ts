@@ -33,6 +33,10 @@ import { compareAndWrite, orWrite } from './compare-and-write.ts';
 import { release, reserve } from './reserve6.ts';
 import { PrInAction, persistentReserveIn } from './pr-in.ts';
 import { PrOutAction, persistentReserveOut } from './pr-out.ts';
+import { extendedCopy } from './xcopy.ts';
+import { receiveCopyResults } from './copy-results.ts';
+import { EXTENDED_COPY_OPCODE, ExtendedCopyAction, RECEIVE_COPY_RESULTS_OPCODE, ReceiveCopyAction } from './copy-limits.ts';
+import { reportTargetPortGroups } from './alua.ts';
 
 const QUICK = { nominal: 1, recommended: 10 } as const;
 const IO = { nominal: 1, recommended: 30 } as const;
@@ -110,11 +114,25 @@ export const COMMANDS = {
     name: 'REPORT SUPPORTED OPERATION CODES', cdbLength: 12, usage: [0xa3, 0x0c, 0x87, F, F, F, F, F, F, F, 0, C], timeout: QUICK, dataDirection: 'in',
     handler: (c) => reportSupportedOperationCodes(OPCODES, c),
   },
+  // SPC-4 §6.36: MAINTENANCE IN service action 0Ah; byte 1 bits 7..5 PARAMETER DATA FORMAT (checked by the handler)
+  REPORT_TARGET_PORT_GROUPS: {
+    name: 'REPORT TARGET PORT GROUPS', cdbLength: 12, usage: [0xa3, 0xea, 0, 0, 0, 0, F, F, F, F, 0, C], timeout: QUICK, dataDirection: 'in',
+    handler: reportTargetPortGroups,
+  },
   READ_12: { name: 'READ(12)', cdbLength: 12, usage: [0xa8, READ_B1, F, F, F, F, ...LEN4, GRP, C], timeout: IO, dataDirection: 'in', handler: (c) => read(c, 12) },
   WRITE_12: { name: 'WRITE(12)', cdbLength: 12, usage: [0xaa, WRITE_B1, F, F, F, F, ...LEN4, GRP, C], timeout: IO, dataDirection: 'out', handler: (c) => write(c, 12) },
   WRITE_AND_VERIFY_12: { name: 'WRITE AND VERIFY(12)', cdbLength: 12, usage: [0xae, VERIFY_B1, F, F, F, F, ...LEN4, GRP, C], timeout: IO, dataDirection: 'out', handler: (c) => writeAndVerify(c, 12) },
   VERIFY_12: { name: 'VERIFY(12)', cdbLength: 12, usage: [0xaf, VERIFY_B1, F, F, F, F, ...LEN4, GRP, C], timeout: IO, dataDirection: 'out', handler: (c) => verify(c, 12) },
   READ_DEFECT_DATA_12: { name: 'READ DEFECT DATA(12)', cdbLength: 12, usage: [0xb7, 0x1f, F, F, F, F, ...LEN4, 0, C], timeout: QUICK, dataDirection: 'in', handler: (c) => readDefectData(c, 12) },
+  // SPC-4 §6.4 EXTENDED COPY (LID1, service action 00h): PARAMETER LIST LENGTH in bytes 10..13 (xcopy.ts)
+  EXTENDED_COPY: {
+    name: 'EXTENDED COPY(LID1)', cdbLength: 16, usage: [EXTENDED_COPY_OPCODE, ExtendedCopyAction.LID1, 0, 0, 0, 0, 0, 0, 0, 0, ...LEN4, 0, C],
+    timeout: BULK, dataDirection: 'out', handler: extendedCopy,
+  },
+  // SPC-4 §6.18 RECEIVE COPY RESULTS (LID1): LIST IDENTIFIER in byte 2, ALLOCATION LENGTH in bytes 10..13
+  ...copyResults('RECEIVE_COPY_RESULTS_COPY_STATUS', 'COPY STATUS', ReceiveCopyAction.COPY_STATUS),
+  ...copyResults('RECEIVE_COPY_RESULTS_OPERATING_PARAMETERS', 'OPERATING PARAMETERS', ReceiveCopyAction.OPERATING_PARAMETERS),
+  ...copyResults('RECEIVE_COPY_RESULTS_FAILED_SEGMENT_DETAILS', 'FAILED SEGMENT DETAILS', ReceiveCopyAction.FAILED_SEGMENT_DETAILS),
   // SPC-2 §7.21–7.24 (SCSI-2 reservations); third-party / extent bits are reserved here.
   RESERVE_6: { name: 'RESERVE(6)', cdbLength: 6, usage: [0x16, 0, 0, 0, 0, C], timeout: QUICK, dataDirection: 'none', handler: reserve },
   RELEASE_6: { name: 'RELEASE(6)', cdbLength: 6, usage: [0x17, 0, 0, 0, 0, C], timeout: QUICK, dataDirection: 'none', handler: release },
@@ -152,10 +170,21 @@ function prOut<K extends string>(key: K, name: string, sa: (typeof PrOutAction)[
   return { [key]: spec } as Record<K, CommandSpec>;
 }
 
+function copyResults<K extends string>(key: K, name: string, sa: number): Record<K, CommandSpec> {
+  const spec: CommandSpec = {
+    name: `RECEIVE COPY RESULTS (${name})`, cdbLength: 16, usage: [RECEIVE_COPY_RESULTS_OPCODE, sa, F, 0, 0, 0, 0, 0, 0, 0, ...LEN4, 0, C],
+    timeout: QUICK, dataDirection: 'in', handler: (c) => receiveCopyResults(c, sa),
+  };
+  return { [key]: spec } as Record<K, CommandSpec>;
+}
+
 /** SPC-4 §4.2.5.2: opcodes whose service action (byte 1 bits 4..0) selects the command. */
 const SERVICE_ACTION_IN_16 = 0x9e; // SBC-4 §5.20: READ CAPACITY(16) is service action 10h
-const MAINTENANCE_IN = 0xa3; // SPC-4 §6.35: REPORT SUPPORTED OPERATION CODES is service action 0Ch
-const SERVICE_ACTION_OPCODES: ReadonlySet<number> = new Set([SERVICE_ACTION_IN_16, MAINTENANCE_IN, PERSISTENT_RESERVE_IN, PERSISTENT_RESERVE_OUT]);
+const MAINTENANCE_IN = 0xa3; // SPC-4 §6.35/§6.36: REPORT SUPPORTED OPERATION CODES 0Ch, REPORT TARGET PORT GROUPS 0Ah
+// MAINTENANCE OUT (A4h) is absent: its SET TARGET PORT GROUPS belongs to explicit ALUA (SPC-4 §5.16.2.1), and INQUIRY
+// claims implicit ALUA only (TPGS 01b), so INVALID COMMAND OPERATION CODE is the honest answer.
+const SERVICE_ACTION_OPCODES: ReadonlySet<number> = new Set([SERVICE_ACTION_IN_16, MAINTENANCE_IN, PERSISTENT_RESERVE_IN, PERSISTENT_RESERVE_OUT,
+  EXTENDED_COPY_OPCODE, RECEIVE_COPY_RESULTS_OPCODE]);
 
 function serviceActionsOf(opcode: number): Record<number, CommandSpec> {
   const out: Record<number, CommandSpec> = {};
@@ -172,7 +201,9 @@ export const OPCODES: OpcodeTable = new Map<number, OpcodeSlot>([
     .filter((s) => !SERVICE_ACTION_OPCODES.has(s.usage[0]!))
     .map(slot),
   [SERVICE_ACTION_IN_16, { name: 'SERVICE ACTION IN(16)', serviceActions: { 0x10: COMMANDS.READ_CAPACITY_16, 0x12: COMMANDS.GET_LBA_STATUS } }],
-  [MAINTENANCE_IN, { name: 'MAINTENANCE IN', serviceActions: { 0x0c: COMMANDS.REPORT_SUPPORTED_OPERATION_CODES } }],
+  [MAINTENANCE_IN, { name: 'MAINTENANCE IN', serviceActions: { 0x0a: COMMANDS.REPORT_TARGET_PORT_GROUPS, 0x0c: COMMANDS.REPORT_SUPPORTED_OPERATION_CODES } }],
   [PERSISTENT_RESERVE_IN, { name: 'PERSISTENT RESERVE IN', serviceActions: serviceActionsOf(PERSISTENT_RESERVE_IN) }],
   [PERSISTENT_RESERVE_OUT, { name: 'PERSISTENT RESERVE OUT', serviceActions: serviceActionsOf(PERSISTENT_RESERVE_OUT) }],
+  [EXTENDED_COPY_OPCODE, { name: 'EXTENDED COPY', serviceActions: serviceActionsOf(EXTENDED_COPY_OPCODE) }],
+  [RECEIVE_COPY_RESULTS_OPCODE, { name: 'RECEIVE COPY RESULTS', serviceActions: serviceActionsOf(RECEIVE_COPY_RESULTS_OPCODE) }],
 ]);

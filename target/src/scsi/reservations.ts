@@ -95,6 +95,13 @@ export const RESERVATION_ACCESS = {
   GET_LBA_STATUS: 'read',
   REPORT_LUNS: 'always',
   REPORT_SUPPORTED_OPERATION_CODES: 'always',
+  // SPC-4 §5.13.1 Table 66: EXTENDED COPY conflicts as a write; RECEIVE COPY RESULTS as a read (xcopy.ts also
+  // checks the source and destination LUs' own reservations for the nexus).
+  EXTENDED_COPY: 'write',
+  RECEIVE_COPY_RESULTS_COPY_STATUS: 'read',
+  RECEIVE_COPY_RESULTS_OPERATING_PARAMETERS: 'read',
+  RECEIVE_COPY_RESULTS_FAILED_SEGMENT_DETAILS: 'read',
+  REPORT_TARGET_PORT_GROUPS: 'always', // SPC-4 §5.13.1 Table 66: allowed under every reservation type
   READ_12: 'read',
   WRITE_12: 'write',
   WRITE_AND_VERIFY_12: 'write',

@@ -13,6 +13,7 @@ export const SenseKey = {
   ILLEGAL_REQUEST: 0x5,
   UNIT_ATTENTION: 0x6,
   DATA_PROTECT: 0x7,
+  COPY_ABORTED: 0xa,
   ABORTED_COMMAND: 0xb,
   MISCOMPARE: 0xe,
 } as const;
@@ -63,6 +64,15 @@ export const SENSE_REASONS = {
   INVALID_RELEASE_OF_PERSISTENT_RESERVATION: { key: SenseKey.ILLEGAL_REQUEST, asc: 0x26, ascq: 0x04 },
   // SPC-4 §5.13.7: no room for another registration
   INSUFFICIENT_REGISTRATION_RESOURCES: { key: SenseKey.ILLEGAL_REQUEST, asc: 0x55, ascq: 0x04 },
+  // SPC-4 §6.4 EXTENDED COPY parameter list errors, and the COPY ABORTED conditions of §6.4.3 (xcopy.ts)
+  OPERATION_IN_PROGRESS: { key: SenseKey.ILLEGAL_REQUEST, asc: 0x00, ascq: 0x16 },
+  TOO_MANY_TARGET_DESCRIPTORS: { key: SenseKey.ILLEGAL_REQUEST, asc: 0x26, ascq: 0x06 },
+  UNSUPPORTED_TARGET_DESCRIPTOR_TYPE_CODE: { key: SenseKey.ILLEGAL_REQUEST, asc: 0x26, ascq: 0x07 },
+  TOO_MANY_SEGMENT_DESCRIPTORS: { key: SenseKey.ILLEGAL_REQUEST, asc: 0x26, ascq: 0x08 },
+  UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE_CODE: { key: SenseKey.ILLEGAL_REQUEST, asc: 0x26, ascq: 0x09 },
+  COPY_ABORTED: { key: SenseKey.COPY_ABORTED, asc: 0x00, ascq: 0x00 },
+  UNREACHABLE_COPY_TARGET: { key: SenseKey.COPY_ABORTED, asc: 0x08, ascq: 0x04 },
+  COPY_TARGET_DEVICE_NOT_REACHABLE: { key: SenseKey.COPY_ABORTED, asc: 0x0d, ascq: 0x02 },
 } as const satisfies Record<string, SenseCode>;
 
 export type SenseReason = keyof typeof SENSE_REASONS;

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Nexus } from './types.ts';
 import type { LogicalUnit } from './logical-unit.ts';
 import { asciiField } from './cdb.ts';
+import { thirdPartyCopyVpdBody } from './copy-limits.ts';
 
 /** Peripheral device type 00h: direct access block device (SPC-4 §6.6.2 Table 141). */
 export const DEVICE_TYPE_DISK = 0x00;
@@ -104,11 +105,13 @@ function scsiNameString(name: string): Buffer {
   return b;
 }
 
-/** 25 hex digits (36-bit vendor id + 64-bit extension) from the LU's stable id. */
+/**
+ * 25 hex digits (36-bit vendor specific id + 64-bit extension) from the LU's stable id, always through a hash:
+ * taking a prefix of a long hex id made ids that differ only further on (test fixtures did) share one designator,
+ * which multipath and XCOPY would read as one LU (interop.md: genestack#451).
+ */
 function idDigits(id: string): string {
-  const hex = id.toLowerCase().replace(/^0x/, '');
-  if (/^[0-9a-f]{25,}$/.test(hex)) return hex.slice(0, 25);
-  return createHash('sha256').update(id, 'utf8').digest('hex').slice(0, 25);
+  return createHash('sha256').update(id.toLowerCase(), 'utf8').digest('hex').slice(0, 25);
 }
 
 /** NAA 6 IEEE Registered Extended (SPC-4 §7.8.6.6.5): 16 bytes. */
@@ -126,6 +129,8 @@ export const VPD_PAGES: readonly { code: number; build: (lu: LogicalUnit, nexus:
   { code: 0x00, build: (lu) => supportedPages(lu) },
   { code: 0x80, build: (lu) => unitSerialNumber(lu) },
   { code: 0x83, build: (lu, nexus) => deviceIdentification(lu, nexus) },
+  // SPC-4 §7.8.17 Third-party Copy: the LID1 copy manager's commands and limits (copy-limits.ts)
+  { code: 0x8f, build: (lu) => vpdPage(lu, 0x8f, thirdPartyCopyVpdBody(lu.blockSize)) },
   { code: 0xb0, build: (lu) => blockLimits(lu) },
   { code: 0xb1, build: (lu) => blockDeviceCharacteristics(lu) },
   { code: 0xb2, build: (lu) => logicalBlockProvisioning(lu) },
