@@ -11,7 +11,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { desiredState, readSnapshot } from './desired-state.ts';
@@ -21,6 +21,7 @@ import { liveRoutes } from './routes/live.ts';
 import { registerUi } from './ui-static.ts';
 import type { Store } from './store/store.ts';
 import { TargetClient, TargetControlError } from './target-client.ts';
+import { parseCommandArgs } from '../../target/src/command-args.ts';
 
 const USAGE = `usage: openlun serve --data-dir DIR [--listen ADDR:PORT] [--no-spawn-target] [--control SOCKET]
          [--state FILE] [--no-tls] [--log-level debug|info|warn|error]
@@ -249,32 +250,18 @@ function parseListen(text: string): { host: string; port: number } {
 }
 
 export async function runServeCommand(argv: string[], selfArgv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        'data-dir': { type: 'string' },
-        listen: { type: 'string', default: DEFAULT_LISTEN },
-        'spawn-target': { type: 'boolean', default: true },
-        'no-spawn-target': { type: 'boolean', default: false },
-        control: { type: 'string' },
-        state: { type: 'string' },
-        'no-tls': { type: 'boolean', default: false },
-        'log-level': { type: 'string', default: 'info' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    process.stderr.write(`openlun serve: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  const values = parseCommandArgs('serve', USAGE, argv, {
+    'data-dir': { type: 'string' },
+    listen: { type: 'string', default: DEFAULT_LISTEN },
+    'spawn-target': { type: 'boolean', default: true },
+    'no-spawn-target': { type: 'boolean', default: false },
+    control: { type: 'string' },
+    state: { type: 'string' },
+    'no-tls': { type: 'boolean', default: false },
+    'log-level': { type: 'string', default: 'info' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (typeof values === 'number') return values;
   let handle: ServeHandle;
   try {
     if (!values['data-dir']) throw new Error('--data-dir is required');

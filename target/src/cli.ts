@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { openBackstore } from './backstore/index.ts';
+import { parseCommandArgs } from './command-args.ts';
 import type { Backstore } from './backstore/index.ts';
 import { IscsiServer } from './iscsi/server.ts';
 import { formatPortal } from './iscsi/target-config.ts';
@@ -87,38 +87,24 @@ async function prStatePathFor(backing: string, id: string, stateDir: string | un
 }
 
 export async function runTargetCommand(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        portal: { type: 'string', multiple: true },
-        iqn: { type: 'string' },
-        lun: { type: 'string', multiple: true },
-        'read-only': { type: 'boolean', default: false },
-        initiator: { type: 'string', multiple: true },
-        chap: { type: 'string' },
-        'mutual-chap': { type: 'string' },
-        'discovery-chap': { type: 'string' },
-        alias: { type: 'string' },
-        'block-size': { type: 'string', default: '512' },
-        'write-through': { type: 'boolean', default: false },
-        'log-level': { type: 'string', default: 'info' },
-        'state-dir': { type: 'string' },
-        'non-optimized': { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    process.stderr.write(`openlun target: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  const values = parseCommandArgs('target', USAGE, argv, {
+    portal: { type: 'string', multiple: true },
+    iqn: { type: 'string' },
+    lun: { type: 'string', multiple: true },
+    'read-only': { type: 'boolean', default: false },
+    initiator: { type: 'string', multiple: true },
+    chap: { type: 'string' },
+    'mutual-chap': { type: 'string' },
+    'discovery-chap': { type: 'string' },
+    alias: { type: 'string' },
+    'block-size': { type: 'string', default: '512' },
+    'write-through': { type: 'boolean', default: false },
+    'log-level': { type: 'string', default: 'info' },
+    'state-dir': { type: 'string' },
+    'non-optimized': { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (typeof values === 'number') return values;
   const log = createLogger(values['log-level'] as LogLevel);
   const backstores: Backstore[] = [];
   try {

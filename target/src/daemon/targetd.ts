@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createLogger } from '../log.ts';
 import type { LogLevel } from '../log.ts';
 import { formatPortal } from '../iscsi/target-config.ts';
@@ -14,6 +13,7 @@ import { TargetRuntime } from './runtime.ts';
 import { STATE_VERSION } from './state.ts';
 import type { DesiredState } from './state.ts';
 import { readStateFile, writeStateFile } from './state-file.ts';
+import { parseCommandArgs } from '../command-args.ts';
 
 export const DEFAULT_CONTROL_SOCKET = '/run/openlun/target.sock';
 export const DEFAULT_STATE_FILE = '/var/lib/openlun/target-state.json';
@@ -27,28 +27,14 @@ the file does not exist yet (first start of 'openlun serve').`;
 export const EMPTY_STATE: DesiredState = { version: STATE_VERSION, hostname: '', listen: [], backstores: [], targets: [], warnings: [] };
 
 export async function runTargetdCommand(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        state: { type: 'string', default: DEFAULT_STATE_FILE },
-        control: { type: 'string', default: DEFAULT_CONTROL_SOCKET },
-        'allow-missing-state': { type: 'boolean', default: false },
-        'log-level': { type: 'string', default: 'info' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    process.stderr.write(`openlun targetd: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  const values = parseCommandArgs('targetd', USAGE, argv, {
+    state: { type: 'string', default: DEFAULT_STATE_FILE },
+    control: { type: 'string', default: DEFAULT_CONTROL_SOCKET },
+    'allow-missing-state': { type: 'boolean', default: false },
+    'log-level': { type: 'string', default: 'info' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (typeof values === 'number') return values;
   if (!['debug', 'info', 'warn', 'error'].includes(values['log-level']!)) {
     process.stderr.write(`openlun targetd: bad --log-level\n${USAGE}\n`);
     return 2;
