@@ -3,4 +3,6 @@
 # e.g. npm run bench -- --runs 5 --seconds 10 --json /tmp/bench.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec node --import tsx bench/compare.ts "$@"
+node --import tsx bench/compare.ts "$@"
+# ATS (COMPARE AND WRITE) heartbeat latency under a 4K write load (issue 3: p50/p99)
+node --import tsx bench/ats-latency.ts
