@@ -7,7 +7,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { openBackstore } from './backstore/index.ts';
-import { parseCommandArgs } from './command-args.ts';
+import { parseCommandArgs, untilStopSignal } from './command-args.ts';
 import type { Backstore } from './backstore/index.ts';
 import { IscsiServer } from './iscsi/server.ts';
 import { formatPortal } from './iscsi/target-config.ts';
@@ -188,18 +188,7 @@ export async function runTargetCommand(argv: string[]): Promise<number> {
     for (const b of bound) process.stdout.write(`listening on ${formatPortal(b.host, b.port)}\n`);
     log.info(`serving ${iqn} with ${luns.size} LUN(s)${chap ? ' (CHAP required)' : ''}`);
 
-    await new Promise<void>((resolve) => {
-      const stop = (sig: string): void => {
-        log.info(`${sig}: shutting down`);
-        process.off('SIGINT', onInt);
-        process.off('SIGTERM', onTerm);
-        resolve();
-      };
-      const onInt = (): void => stop('SIGINT');
-      const onTerm = (): void => stop('SIGTERM');
-      process.on('SIGINT', onInt);
-      process.on('SIGTERM', onTerm);
-    });
+    await untilStopSignal(log);
     await server.close(1000);
     return 0;
   } catch (err) {

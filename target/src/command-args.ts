@@ -1,9 +1,10 @@
 /**
- * Argument parsing shared by the `openlun` commands: strict node:util parseArgs, `--help`, and one way to report
- * bad arguments (message + usage on stderr, exit code 2).
+ * What the `openlun` commands share: strict node:util parseArgs, `--help`, one way to report bad arguments (message
+ * + usage on stderr, exit code 2), and serving in the foreground until SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
+import type { Logger } from './log.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>>['values'];
@@ -22,4 +23,18 @@ export function parseCommandArgs<O extends Options>(command: string, usage: stri
     return 0;
   }
   return values;
+}
+
+/** Resolves at the first SIGINT or SIGTERM (logged), then stops listening for them. */
+export function untilStopSignal(log: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (sig: NodeJS.Signals): void => {
+      log.info(`${sig}: shutting down`);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
 }

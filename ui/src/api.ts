@@ -10,64 +10,21 @@ export interface FieldError {
   message: string;
 }
 
-export interface User {
-  id: number;
-  username: string;
-  role: 'admin' | 'read-only';
-  createdAt: number;
-}
-export interface Settings {
-  hostname: string;
-  baseIqn: string;
-  iscsiPort: number;
-}
-export interface Target {
-  id: number;
-  iqn: string;
-  alias: string | null;
-}
-export interface Portal {
-  id: number;
-  targetId: number;
-  address: string;
-  port: number;
-}
-export interface Lun {
-  id: number;
-  name: string;
-  backing: 'file' | 'lv';
-  path: string;
-  sizeBytes: number;
-  blockSize: 512 | 4096;
-  readOnly: boolean;
-  writeCache: 'write-back' | 'write-through';
-  serial: string;
-  naaId: string;
-  createdAt: number;
-}
-export interface LunMapping {
-  id: number;
-  targetId: number;
-  lun: number;
-  lunId: number;
-}
-export interface InitiatorGroup {
-  id: number;
-  name: string;
-  initiators: string[];
-  networks: string[];
-}
-export interface TargetAcl {
-  id: number;
-  targetId: number;
-  groupId: number;
-}
-export interface ChapInfo {
-  id: number;
-  targetId: number | null;
-  username: string;
-  mutualUsername: string | null;
-}
+// The records as the API returns them: one definition, shared with the server (type-only, nothing of the server
+// reaches the bundle).
+export type {
+  ChapInfo,
+  InitiatorGroup,
+  Lun,
+  LunMapping,
+  Portal,
+  Settings,
+  Target,
+  TargetAcl,
+  User,
+} from '../../api/src/store/types.ts';
+import type { ChapInfo, InitiatorGroup, Lun, LunMapping, Portal, Settings, Target, TargetAcl, User } from '../../api/src/store/types.ts';
+
 export interface NewLun {
   name: string;
   backing: 'file';

@@ -13,7 +13,7 @@ import { TargetRuntime } from './runtime.ts';
 import { STATE_VERSION } from './state.ts';
 import type { DesiredState } from './state.ts';
 import { readStateFile, writeStateFile } from './state-file.ts';
-import { parseCommandArgs } from '../command-args.ts';
+import { parseCommandArgs, untilStopSignal } from '../command-args.ts';
 
 export const DEFAULT_CONTROL_SOCKET = '/run/openlun/target.sock';
 export const DEFAULT_STATE_FILE = '/var/lib/openlun/target-state.json';
@@ -67,18 +67,7 @@ export async function runTargetdCommand(argv: string[]): Promise<number> {
   process.stdout.write(`control socket ${controlPath}\n`);
   log.info(`targetd serving ${initial.targets.length} target(s)`);
 
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string): void => {
-      log.info(`${sig}: shutting down`);
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve();
-    };
-    const onInt = (): void => stop('SIGINT');
-    const onTerm = (): void => stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
+  await untilStopSignal(log);
   await control.close();
   await runtime.close(1000);
   return 0;
