@@ -9,5 +9,9 @@ echo "== type check"
 npx tsc -p tsconfig.json --noEmit
 npx tsc -p ui/tsconfig.json --noEmit
 
+echo "== build (once, before tests start programs from it in parallel)"
+node scripts/build.mjs
+node scripts/build-ui.mjs
+
 echo "== tests"
 exec node scripts/run-tests.mjs "$@"

@@ -184,8 +184,13 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
     secureCookies: o.tls,
     logger: { level: o.logLevel },
     extend: async (a) => {
-      // the web UI's bundle (scripts/build-ui.mjs; bin/openlun builds it when the sources are newer)
-      await registerUi(a, { distDir: uiDistDir() });
+      // the web UI's bundle (scripts/build-ui.mjs; bin/openlun builds it when the sources are newer). Without one the
+      // API still serves — an appliance must stay manageable through the API and keep its target running.
+      try {
+        await registerUi(a, { distDir: uiDistDir() });
+      } catch (err) {
+        say(`web UI not served: ${(err as Error).message}`);
+      }
       reconciler = new Reconciler(a.openlun.store, target);
       // the single place every committed change passes: a successful state-changing request. The answer waits
       // for the apply, so a client that gets 2xx can use the target right away.

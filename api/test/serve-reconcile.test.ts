@@ -49,22 +49,24 @@ async function withServe(fn: (h: ServeHandle, api: Client, rt: TargetRuntime, po
   const rt = new TargetRuntime({ log, persist: (s) => writeStateFile(join(dir, 'state.json'), s), nopIntervalMs: 0 });
   const sock = join(dir, 'target.sock');
   const control = o.targetd === false ? undefined : await startControlServer(sock, rt, log);
-  const h = await startServe({
-    dataDir: join(dir, 'data'),
-    host: '127.0.0.1',
-    port: 0,
-    spawnTarget: false,
-    controlPath: sock,
-    stateFile: join(dir, 'state.json'),
-    tls: false,
-    logLevel: 'error',
-    selfArgv: [],
-  });
+  let h: ServeHandle | undefined;
   try {
+    h = await startServe({
+      dataDir: join(dir, 'data'),
+      host: '127.0.0.1',
+      port: 0,
+      spawnTarget: false,
+      controlPath: sock,
+      stateFile: join(dir, 'state.json'),
+      tls: false,
+      logLevel: 'error',
+      selfArgv: [],
+    });
     await fn(h, client(h.url), rt, await freePort());
     assert.ok(!log.lines.join('\n').includes(SECRET), 'no secret in the target log');
   } finally {
-    await h.close();
+    // also when serve failed to start: an open control socket would keep the test process alive
+    await h?.close();
     await control?.close();
     await rt.close(100);
     await rm(dir, { recursive: true, force: true });
