@@ -55,9 +55,9 @@ const tapFile = join(tapDir, 'results.tap');
 const r = spawnSync(
   process.execPath,
   [
-    // a hung test fails after 30 min instead of eating CI's 90; a file whose tests are done but that still holds a
-    // handle (a socket a failed setup left open) exits instead of hanging the run
-    '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=1800000', '--test-force-exit',
+    // a hung test fails after 30 min instead of eating CI's 90 (--test-force-exit would be the cure for a file that
+    // keeps a handle open, but it cuts the TAP file's closing summary short: tests must close what they open)
+    '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=1800000',
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
     ...files,
