@@ -55,6 +55,8 @@ export interface RunningTarget {
   url(index?: number): string;
   /** What the target printed so far (stdout and stderr interleaved). */
   output(): string;
+  /** The target process (bin/openlun execs node, so signals reach the target itself). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -180,6 +182,7 @@ export async function startOpenlun(options: TargetOptions): Promise<RunningTarge
         lunIds,
         url: makeUrl(port, iqn, lunIds),
         output: s.output,
+        pid: s.child.pid,
         stop: () => stopChild(s, 'SIGTERM'),
       };
     }
@@ -274,6 +277,7 @@ export async function startTgt(options: TargetOptions): Promise<RunningTarget> {
         lunIds,
         url: makeUrl(port, iqn, lunIds),
         output: s.output,
+        pid: s.child.pid,
         stop: cleanup,
       };
     } catch (e) {

@@ -28,8 +28,10 @@ const USAGE = `usage: openlun target --portal ADDR[:PORT][,TPGT] [--portal [V6AD
 A portal's TPGT (default 1) is its portal group: the target is served through every group named, each group an
 ALUA target port group (active/optimized, or active/non-optimized when named by --non-optimized) whose relative
 target port id is the TPGT. LUNs are numbered 0, 1, ... in the order given. Persistent reservations with APTPL are kept in
-DIR/<lun id>.pr.json, or without --state-dir next to a file LUN as PATH.pr.json when that directory is writable. CHAP secrets may also be given in the environment
-(OPENLUN_CHAP, OPENLUN_MUTUAL_CHAP, OPENLUN_DISCOVERY_CHAP) to keep them out of the process list.`;
+DIR/<lun id>.pr.json, or without --state-dir next to a file LUN as PATH.pr.json when that directory is writable.
+CHAP secrets may also be given in the environment (OPENLUN_CHAP, OPENLUN_MUTUAL_CHAP, OPENLUN_DISCOVERY_CHAP) to keep
+them out of the process list. SIGHUP re-reads the size of every backing store (a grown file or LV reaches the
+initiators as CAPACITY DATA HAS CHANGED); SIGINT/SIGTERM ask initiators to log out and stop.`;
 
 class UsageError extends Error {}
 
@@ -188,7 +190,20 @@ export async function runTargetCommand(argv: string[]): Promise<number> {
     for (const b of bound) process.stdout.write(`listening on ${formatPortal(b.host, b.port)}\n`);
     log.info(`serving ${iqn} with ${luns.size} LUN(s)${chap ? ' (CHAP required)' : ''}`);
 
+    // SIGHUP re-reads every backing store's size: a grown file or LV reaches initiators as CAPACITY DATA HAS
+    // CHANGED (SBC-4 §4.6) on every I_T nexus, without a session dropping
+    const onHup = (): void => {
+      void (async () => {
+        for (const n of device.lunNumbers()) {
+          const before = device.logicalUnit(n)!.backstore.size();
+          const after = await device.refreshCapacity(n);
+          if (after !== before) log.info(`LUN ${n}: capacity ${before} -> ${after} bytes`);
+        }
+      })().catch((err: unknown) => log.error(`capacity refresh failed: ${(err as Error).message}`));
+    };
+    process.on('SIGHUP', onHup);
     await untilStopSignal(log);
+    process.off('SIGHUP', onHup);
     await server.close(1000);
     return 0;
   } catch (err) {

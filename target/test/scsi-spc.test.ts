@@ -1,3 +1,4 @@
+import { truncate } from 'node:fs/promises';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertGood, assertSense, makeDevice, makeNexus, run, settle, TARGET } from './scsi-fixture.ts';
@@ -241,6 +242,9 @@ test('TEST UNIT READY is GOOD; resets, nexus loss and LUN table changes raise th
     assertSense(await run(f.device, TUR, { nexus: b }), 'I_T_NEXUS_LOSS_OCCURRED');
 
     assertGood(await run(f.device, TUR, { nexus: a }));
+    await f.device.refreshCapacity(0);
+    assertGood(await run(f.device, TUR, { nexus: a }), 'an unchanged capacity raises nothing');
+    await truncate(f.paths[0]!, f.device.logicalUnit(0)!.backstore.size() * 2);
     await f.device.refreshCapacity(0);
     assertSense(await run(f.device, TUR, { nexus: a }), 'CAPACITY_DATA_HAS_CHANGED');
 

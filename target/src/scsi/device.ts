@@ -116,8 +116,10 @@ export class ScsiTargetDevice implements TargetView, TargetPortGroupSource {
   async refreshCapacity(lun: number): Promise<number> {
     const lu = this.#lus.get(lun);
     if (!lu) throw new Error(`LUN ${lun} is not mapped on ${this.targetName}`);
+    const before = lu.backstore.size();
     const size = await lu.backstore.refreshSize();
-    lu.unitAttentions.establish('CAPACITY_DATA_HAS_CHANGED'); // SBC-4 §4.6
+    // SBC-4 §4.6: a change of capacity is announced to every I_T nexus; an unchanged one is not news
+    if (size !== before) lu.unitAttentions.establish('CAPACITY_DATA_HAS_CHANGED');
     return size;
   }
 
