@@ -75,7 +75,11 @@ export class Connection implements SessionConnection {
     this.loginTimer = setTimeout(() => this.drop('login did not complete in time'), LOGIN_TIMEOUT_MS);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => socket.isPaused() && socket.resume());
-    socket.on('error', (err) => this.log(`socket error: ${err.message}`));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // an initiator that resets instead of closing (open-iscsi ends discovery sessions so) is routine, not news
+      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') this.services.log.debug(`${this.remote} connection reset`);
+      else this.log(`socket error: ${err.message}`);
+    });
     socket.on('close', () => this.onClose());
   }
 
