@@ -179,6 +179,16 @@ describe('robustness: bad input', () => {
     ini.close();
   });
 
+  it('a target-side PDU (NOP-In) sent by the initiator: Reject 0x04, the session goes on', async () => {
+    const ini = await t.session();
+    ini.send({ opcode: Opcode.NopIn, lun: 0n, itt: 9, ttt: RESERVED_TAG, statSN: 0, expCmdSN: 0, maxCmdSN: 0 });
+    const rej = (await ini.expect(Opcode.Reject)) as RejectPdu;
+    assert.equal(rej.reason, 0x04);
+    assert.equal(rej.data[0]! & 0x3f, Opcode.NopIn, 'the rejected header comes back');
+    await assertHealthy(ini);
+    ini.close();
+  });
+
   it('a Data-Out for an unknown ITT: Reject, the session goes on', async () => {
     const ini = await t.session();
     ini.dataOut({ itt: 0xabcdef, ttt: 0x1234, offset: 0, data: Buffer.alloc(512), dataSN: 0, final: true });

@@ -112,8 +112,15 @@ export class Session {
         return this.o.conn.reject(header, RejectReason.ProtocolError, 'SNACK at ErrorRecoveryLevel 0');
       case Opcode.LoginRequest:
         return this.o.conn.reject(header, RejectReason.ProtocolError, 'Login request in full feature phase');
-      default:
+      case Opcode.NopOut:
+      case Opcode.ScsiCommand:
+      case Opcode.TaskManagementRequest:
+      case Opcode.TextRequest:
+      case Opcode.LogoutRequest:
         break;
+      default:
+        // a target-side opcode (RFC 7143 §11.2.1.2) from an initiator: the framer decodes both directions
+        return this.o.conn.reject(header, RejectReason.ProtocolError, `target opcode 0x${(pdu as { opcode: number }).opcode.toString(16)} from the initiator`);
     }
     if (pdu.immediate) {
       this.deliver(pdu, header);
