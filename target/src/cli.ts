@@ -18,12 +18,13 @@ import type { LogLevel } from './log.ts';
 import { ScsiTargetDevice } from './scsi/device.ts';
 import type { LunEntry } from './scsi/types.ts';
 import type { ConfigurableAccessState } from './scsi/alua.ts';
+import { parseSoftThresholdPercent } from './scsi/provisioning-threshold.ts';
 
 const USAGE = `usage: openlun target --portal ADDR[:PORT][,TPGT] [--portal [V6ADDR]:PORT[,TPGT] ...] --iqn IQN
          --lun PATH [--lun PATH ...] [--read-only] [--initiator IQN ...]
          [--chap USER:SECRET] [--mutual-chap USER:SECRET] [--discovery-chap USER:SECRET]
          [--alias NAME] [--block-size 512|4096] [--write-through] [--log-level debug|info|warn|error]
-         [--state-dir DIR] [--non-optimized TPGT ...]
+         [--state-dir DIR] [--non-optimized TPGT ...] [--soft-threshold PERCENT]
 
 A portal's TPGT (default 1) is its portal group: the target is served through every group named, each group an
 ALUA target port group (active/optimized, or active/non-optimized when named by --non-optimized) whose relative
@@ -31,7 +32,10 @@ target port id is the TPGT. LUNs are numbered 0, 1, ... in the order given. Pers
 DIR/<lun id>.pr.json, or without --state-dir next to a file LUN as PATH.pr.json when that directory is writable.
 CHAP secrets may also be given in the environment (OPENLUN_CHAP, OPENLUN_MUTUAL_CHAP, OPENLUN_DISCOVERY_CHAP) to keep
 them out of the process list. SIGHUP re-reads the size of every backing store (a grown file or LV reaches the
-initiators as CAPACITY DATA HAS CHANGED); SIGINT/SIGTERM ask initiators to log out and stop.`;
+initiators as CAPACITY DATA HAS CHANGED); SIGINT/SIGTERM ask initiators to log out and stop.
+--soft-threshold PERCENT: a file LUN whose file system has less free space left than PERCENT of the LUN's size
+(checked on writes, at most once a second) reports THIN PROVISIONING SOFT THRESHOLD REACHED (UNIT ATTENTION 38h/07h)
+once to every initiator, again only after space has recovered; LV LUNs need their pool usage fed by the appliance.`;
 
 class UsageError extends Error {}
 
@@ -104,6 +108,7 @@ export async function runTargetCommand(argv: string[]): Promise<number> {
     'log-level': { type: 'string', default: 'info' },
     'state-dir': { type: 'string' },
     'non-optimized': { type: 'string', multiple: true },
+    'soft-threshold': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   if (typeof values === 'number') return values;
@@ -147,6 +152,15 @@ export async function runTargetCommand(argv: string[]): Promise<number> {
       portalGroupStates[tag] = 'active/non-optimized';
     }
 
+    let softThresholdPercent: number | undefined;
+    if (values['soft-threshold'] !== undefined) {
+      try {
+        softThresholdPercent = parseSoftThresholdPercent(values['soft-threshold']);
+      } catch (err) {
+        throw new UsageError(`--soft-threshold: ${(err as Error).message}`);
+      }
+    }
+
     const luns = new Map<number, LunEntry>();
     for (const [n, path] of values.lun.entries()) {
       const backstore = await openBackstore(path, {
@@ -159,6 +173,7 @@ export async function runTargetCommand(argv: string[]): Promise<number> {
       const prStatePath = await prStatePathFor(real, id, values['state-dir']);
       luns.set(n, {
         ...(prStatePath ? { prStatePath } : {}),
+        ...(softThresholdPercent !== undefined ? { softThresholdPercent } : {}),
         id,
         serial: id.slice(0, 16),
         readOnly: values['read-only'] ?? false,

@@ -88,6 +88,12 @@ export class FileBackstore implements Backstore {
     return this.#size;
   }
 
+  async freeSpace(): Promise<number | undefined> {
+    if (this.isBlockDevice) return undefined; // statfs of /dev/... describes devtmpfs, not the LV's pool
+    const st = await fsp.statfs(this.path);
+    return st.bavail * st.bsize;
+  }
+
   async read(offset: number, length: number): Promise<Buffer> {
     this.#assertOpen();
     checkRange(offset, length, this.path);

@@ -25,6 +25,12 @@ export interface Backstore {
   allocation?(offset: number): Promise<{ mapped: boolean; end: number }>;
   /** How discard() releases space: 'punch-hole' (really freed) or 'zero-fill' (no native fallocate). */
   readonly discardMethod?: 'punch-hole' | 'zero-fill';
+  /**
+   * Bytes an unprivileged writer may still allocate on the file system holding a regular file (statfs f_bavail):
+   * what a sparse file can still grow into (SBC-4 §4.7.3.8 soft threshold). Undefined for a block device, whose
+   * pool (thin LV) is measured by its owner instead.
+   */
+  freeSpace?(): Promise<number | undefined>;
   /** Make every completed write durable (fdatasync). */
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -123,6 +123,18 @@ export class ScsiTargetDevice implements TargetView, TargetPortGroupSource {
     return size;
   }
 
+  /**
+   * Thin LV pool usage for a LUN backed by a block device (SBC-4 §4.7.3.8): `usedFraction` is the pool's data use
+   * (lvs data_percent / 100). The LUN's softThresholdPercent then applies to the pool's free share. Returns true when
+   * this report raised THIN PROVISIONING SOFT THRESHOLD REACHED.
+   */
+  setPoolUsage(lun: number, usedFraction: number): boolean {
+    const lu = this.#lus.get(lun);
+    if (!lu) throw new Error(`LUN ${lun} is not mapped on ${this.targetName}`);
+    if (!(usedFraction >= 0 && usedFraction <= 1)) throw new RangeError(`pool usage must be a fraction in [0, 1], got ${usedFraction}`);
+    return lu.softThreshold.observeFree(1 - usedFraction);
+  }
+
   /** I_T nexus loss (SAM-5 §6.3.4): drop its prevent state; it comes back to I_T NEXUS LOSS OCCURRED. */
   nexusLost(nexusId: string): void {
     for (const lu of this.#lus.values()) {
@@ -211,6 +223,8 @@ export class ScsiTargetDevice implements TargetView, TargetPortGroupSource {
       }
       checkCdb(req.cdb, spec, hasServiceActions(OPCODES.get(req.cdb[0]!)!));
       const result = await spec.handler(ctx);
+      // SBC-4 §4.7.3.8: only writes consume provisioning resources; the threshold rate-limits its own sampling
+      if (lu && spec.dataDirection === 'out') lu.softThreshold.noteWrite();
       const res: ScsiResponse = { status: result.status ?? ScsiStatus.GOOD };
       if (result.data) res.data = result.data;
       const dataOutLength = result.dataOutLength ?? ctx.dataOutLength;

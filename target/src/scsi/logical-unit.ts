@@ -5,6 +5,7 @@ import { UnitAttentions } from './unit-attention.ts';
 import type { SenseReason } from './sense.ts';
 import { Reservations } from './reservations.ts';
 import { PrStore } from './pr-store.ts';
+import { SoftThreshold } from './provisioning-threshold.ts';
 
 /** The changeable mode parameters (SPC-4 §7.5, SBC-4 §6.5); shared by every I_T nexus. */
 export interface ModeState {
@@ -30,6 +31,11 @@ export class LogicalUnit {
   readonly prStore: PrStore | undefined;
   /** PREEMPT AND ABORT (SPC-4 §5.13.11.4.4): the transport aborts the preempted nexuses' tasks; set by the device. */
   onPreemptAbort: ((nexusIds: string[], lun: number) => void) | undefined;
+  /**
+   * SBC-4 §4.7.3.8 soft threshold: sampled on writes (file free space relative to the LUN size) or fed through
+   * ScsiTargetDevice.setPoolUsage. Inert while config.softThresholdPercent is unset (read at every sample).
+   */
+  readonly softThreshold: SoftThreshold;
 
   constructor(
     readonly lun: number,
@@ -41,6 +47,17 @@ export class LogicalUnit {
       descriptorSense: false,
       softwareWriteProtect: false,
     };
+    this.softThreshold = new SoftThreshold({
+      percent: () => this.config.softThresholdPercent,
+      // SBC-4 §4.7.3.8 (SITUA 0): the condition concerns the LU, so every I_T nexus hears of it
+      onReached: () => this.unitAttentions.establish('THIN_PROVISIONING_SOFT_THRESHOLD_REACHED'),
+      source: async () => {
+        if (this.config.softThresholdPercent === undefined || !this.backstore.freeSpace) return undefined;
+        const size = this.backstore.size();
+        const free = await this.backstore.freeSpace();
+        return free === undefined || size <= 0 ? undefined : free / size;
+      },
+    });
     this.prStore = config.prStatePath ? new PrStore(config.prStatePath) : undefined;
     const saved = this.prStore?.load();
     if (saved) {

@@ -56,6 +56,8 @@ export const SENSE_REASONS = {
   MODE_PARAMETERS_CHANGED: { key: SenseKey.UNIT_ATTENTION, asc: 0x2a, ascq: 0x01 },
   CAPACITY_DATA_HAS_CHANGED: { key: SenseKey.UNIT_ATTENTION, asc: 0x2a, ascq: 0x09 },
   REPORTED_LUNS_DATA_HAS_CHANGED: { key: SenseKey.UNIT_ATTENTION, asc: 0x3f, ascq: 0x0e },
+  // SBC-4 §4.7.3.8: free space for a thin-provisioned LU fell below the configured soft threshold
+  THIN_PROVISIONING_SOFT_THRESHOLD_REACHED: { key: SenseKey.UNIT_ATTENTION, asc: 0x38, ascq: 0x07 },
   // SPC-4 §5.13.11 / §5.13.12: persistent reservation changes seen by other I_T nexuses
   RESERVATIONS_PREEMPTED: { key: SenseKey.UNIT_ATTENTION, asc: 0x2a, ascq: 0x03 },
   RESERVATIONS_RELEASED: { key: SenseKey.UNIT_ATTENTION, asc: 0x2a, ascq: 0x04 },

@@ -48,6 +48,12 @@ export interface LogicalUnitConfig {
   revision?: string;
   /** Where APTPL persistent reservation state is kept (SPC-4 §5.13.5); without it PTPL_C is 0 and APTPL=1 is refused. */
   prStatePath?: string;
+  /**
+   * Thin-provisioning soft threshold in percent (SBC-4 §4.7.3.8, provisioning-threshold.ts): UNIT ATTENTION 38h/07h
+   * when the backing file system's free space drops below this share of the LUN's size (or, for a thin LV fed through
+   * ScsiTargetDevice.setPoolUsage, the pool's free share drops below it). Absent: no threshold.
+   */
+  softThresholdPercent?: number;
 }
 
 export type LunEntry = LogicalUnitConfig & { backstore: Backstore };
