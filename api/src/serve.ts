@@ -17,7 +17,9 @@ import { buildApp } from './app.ts';
 import { desiredState, readSnapshot } from './desired-state.ts';
 import type { DesiredState } from './desired-state.ts';
 import { HttpError } from './auth/principal.ts';
+import { eventRoutes } from './routes/events.ts';
 import { liveRoutes } from './routes/live.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { registerUi } from './ui-static.ts';
 import type { Store } from './store/store.ts';
 import { TargetClient, TargetControlError } from './target-client.ts';
@@ -214,6 +216,7 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
         return payload;
       });
       await a.register(liveRoutes(target));
+      for (const routes of [metricsRoutes(target), eventRoutes(target)]) await a.register(routes);
     },
   });
   try {
