@@ -6,9 +6,9 @@ import { SIZE_UNITS, formatBytes } from './format.ts';
 import { lunFormBody } from './forms.ts';
 import { PRESETS, PRESET_IDS, type PresetId } from './presets.ts';
 import { sharedStyles } from './shared-styles.ts';
+import { Refresher } from './refresher.ts';
 
 // the UI follows changes made elsewhere (CLI, another browser) within a few seconds
-const REFRESH_MS = 5000;
 
 /** Storage → LUNs: list, create a file-backed LUN (size + preset), delete with a confirmation naming what is lost. */
 export class LunsPage extends LitElement {
@@ -60,10 +60,11 @@ export class LunsPage extends LitElement {
   declare preset: PresetId;
   declare loadError: string;
   declare actionError: string;
-  private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor() {
     super();
+    // loads now, then every few seconds while on screen
+    new Refresher(this, () => this.load());
     this.readOnly = false;
     this.luns = undefined;
     this.mappings = [];
@@ -74,17 +75,6 @@ export class LunsPage extends LitElement {
     this.preset = 'esxi';
     this.loadError = '';
     this.actionError = '';
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    void this.load();
-    this.timer = setInterval(() => void this.load(), REFRESH_MS);
-  }
-
-  override disconnectedCallback(): void {
-    clearInterval(this.timer);
-    super.disconnectedCallback();
   }
 
   async load(): Promise<void> {

@@ -8,8 +8,8 @@ import { formatBytes } from './format.ts';
 import { routeHref } from './router.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { chapFormBody, nextFreeLun, parseInitiators, type ChapMode } from './forms.ts';
+import { Refresher } from './refresher.ts';
 
-const REFRESH_MS = 5000;
 type Section = 'map' | 'acl' | 'chap' | 'portal';
 
 /** One target: LUN mappings, who may connect (ACL), CHAP, portals, and the Connect tab. */
@@ -133,11 +133,12 @@ export class TargetDetail extends LitElement {
   declare errors: Partial<Record<Section, Record<string, string> & { _form?: string }>>;
   declare chapMode: ChapMode;
   declare loadError: string;
-  private timer: ReturnType<typeof setInterval> | undefined;
   private chapModeTouched = false;
 
   constructor() {
     super();
+    // loads now, then every few seconds while on screen
+    new Refresher(this, () => this.load());
     this.readOnly = false;
     this.tab = 'overview';
     this.target = undefined;
@@ -151,17 +152,6 @@ export class TargetDetail extends LitElement {
     this.errors = {};
     this.chapMode = 'none';
     this.loadError = '';
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    void this.load();
-    this.timer = setInterval(() => void this.load(), REFRESH_MS);
-  }
-
-  override disconnectedCallback(): void {
-    clearInterval(this.timer);
-    super.disconnectedCallback();
   }
 
   override willUpdate(changed: Map<string, unknown>): void {

@@ -5,8 +5,8 @@ import { targetIqn } from './format.ts';
 import { parseInitiators } from './forms.ts';
 import { routeHref } from './router.ts';
 import { sharedStyles } from './shared-styles.ts';
+import { Refresher } from './refresher.ts';
 
-const REFRESH_MS = 5000;
 
 /**
  * iSCSI targets: the list, and a create form that can also map a LUN and allow initiators in one go (targets are
@@ -70,10 +70,11 @@ export class TargetsPage extends LitElement {
   declare formError: string;
   declare busy: boolean;
   declare loadError: string;
-  private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor() {
     super();
+    // loads now, then every few seconds while on screen
+    new Refresher(this, () => this.load());
     this.readOnly = false;
     this.targets = undefined;
     this.luns = [];
@@ -85,17 +86,6 @@ export class TargetsPage extends LitElement {
     this.formError = '';
     this.busy = false;
     this.loadError = '';
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    void this.load();
-    this.timer = setInterval(() => void this.load(), REFRESH_MS);
-  }
-
-  override disconnectedCallback(): void {
-    clearInterval(this.timer);
-    super.disconnectedCallback();
   }
 
   async load(): Promise<void> {
