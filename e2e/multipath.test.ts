@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { RawInitiator } from '../target/test/support/raw-initiator.ts';
+import { commandIn, decodeRtpg, decodeVpd83 } from '../target/test/support/scsi-decode.ts';
 import { createSparseFile, makeTempDir, MiB, type TempDir } from './helpers/files.ts';
 import { familyProblems, parseIscsiTestCu, countCases, formatCounts } from './helpers/iscsi-test-cu.ts';
 import { describeRun, run } from './helpers/run.ts';
@@ -62,42 +63,6 @@ function parseInqDesignators(out: Buffer): InqDesignator[] {
     });
 }
 
-function vpd83Ports(data: Buffer): { naa: string; tpg: number; relPort: number } {
-  let off = 4;
-  const r = { naa: '', tpg: -1, relPort: -1 };
-  while (off + 4 <= data.length) {
-    const assoc = (data[off + 1]! >> 4) & 0x3;
-    const type = data[off + 1]! & 0x0f;
-    const len = data[off + 3]!;
-    const v = data.subarray(off + 4, off + 4 + len);
-    if (assoc === 0 && type === 3) r.naa = v.toString('hex');
-    if (assoc === 1 && type === 5) r.tpg = v.readUInt16BE(2);
-    if (assoc === 1 && type === 4) r.relPort = v.readUInt16BE(2);
-    off += 4 + len;
-  }
-  return r;
-}
-
-function rtpgGroups(data: Buffer): Array<{ id: number; state: number; ports: number[] }> {
-  const groups = [];
-  for (let off = 4; off < 4 + data.readUInt32BE(0); ) {
-    const count = data[off + 7]!;
-    const ports = [];
-    for (let i = 0; i < count; i++) ports.push(data.readUInt16BE(off + 8 + 4 * i + 2));
-    groups.push({ id: data.readUInt16BE(off + 2), state: data[off]! & 0x0f, ports });
-    off += 8 + 4 * count;
-  }
-  return groups;
-}
-
-async function scsiIn(ini: RawInitiator, cdb: Buffer, edtl: number): Promise<Buffer> {
-  // a new I_T nexus first reports its power-on unit attention (SAM-5 §5.14); retry past it
-  for (let i = 0; i < 3; i++) {
-    const r = await ini.result(ini.command(cdb, { read: true, edtl }));
-    if (r.status === 0) return r.data;
-  }
-  throw new Error(`command 0x${cdb[0]!.toString(16)} kept failing`);
-}
 
 describe('multipath: one LUN through two portal groups', { skip, timeout: 5 * 60_000 }, () => {
   let dir: TempDir;
@@ -214,12 +179,12 @@ describe('multipath: one LUN through two portal groups', { skip, timeout: 5 * 60
       try {
         const login = await ini.login({ initiatorName: INITIATOR, targetName: IQN });
         assert.equal(login.statusClass, 0, `login on ${p.port}`);
-        const vpd = vpd83Ports(await scsiIn(ini, Buffer.from([0x12, 0x01, 0x83, 0x01, 0x00, 0x00]), 256));
+        const vpd = decodeVpd83(await commandIn(ini, Buffer.from([0x12, 0x01, 0x83, 0x01, 0x00, 0x00]), 256));
         const rtpgCdb = Buffer.alloc(12);
         rtpgCdb[0] = 0xa3;
         rtpgCdb[1] = 0x0a;
         rtpgCdb.writeUInt32BE(256, 6);
-        const groups = rtpgGroups(await scsiIn(ini, rtpgCdb, 256));
+        const groups = decodeRtpg(await commandIn(ini, rtpgCdb, 256));
         assert.deepEqual(groups, [
           { id: 1, state: 0, ports: [1] },
           { id: 2, state: 0, ports: [2] },
