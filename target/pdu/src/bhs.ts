@@ -109,3 +109,20 @@ export function writeIsid(bhs: Buffer, isid: Buffer): void {
 export function bit(on: boolean | undefined, mask: number): number {
   return on ? mask : 0;
 }
+
+/** StatSN, ExpCmdSN and MaxCmdSN: every target PDU carries them at bytes 24, 28 and 32 (RFC 7143 §11.4-§11.19). */
+export interface StatusSequence {
+  statSN: number;
+  expCmdSN: number;
+  maxCmdSN: number;
+}
+
+export function writeStatusSequence(bhs: Buffer, pdu: StatusSequence): void {
+  bhs.writeUInt32BE(pdu.statSN >>> 0, 24);
+  bhs.writeUInt32BE(pdu.expCmdSN >>> 0, 28);
+  bhs.writeUInt32BE(pdu.maxCmdSN >>> 0, 32);
+}
+
+export function readStatusSequence(bhs: Buffer): StatusSequence {
+  return { statSN: bhs.readUInt32BE(24), expCmdSN: bhs.readUInt32BE(28), maxCmdSN: bhs.readUInt32BE(32) };
+}

@@ -1,4 +1,4 @@
-import { FINAL_BIT, readLunField, writeLunField } from '../bhs.ts';
+import { FINAL_BIT, readLunField, readStatusSequence, writeLunField, writeStatusSequence } from '../bhs.ts';
 import { Opcode, RESERVED_TAG, type AsyncMessagePdu } from '../types.ts';
 import type { PduCodec } from './codec.ts';
 
@@ -14,9 +14,7 @@ export const asyncMessageCodec: PduCodec<AsyncMessagePdu> = {
     writeLunField(bhs, pdu.lun);
     // RFC 7143 §11.9: the ITT field of an Asynchronous Message is always the reserved tag
     bhs.writeUInt32BE(RESERVED_TAG, 16);
-    bhs.writeUInt32BE(pdu.statSN >>> 0, 24);
-    bhs.writeUInt32BE(pdu.expCmdSN >>> 0, 28);
-    bhs.writeUInt32BE(pdu.maxCmdSN >>> 0, 32);
+    writeStatusSequence(bhs, pdu);
     bhs[36] = pdu.asyncEvent & 0xff;
     bhs[37] = pdu.asyncVCode & 0xff;
     bhs.writeUInt16BE(pdu.parameter1 & 0xffff, 38);
@@ -27,9 +25,7 @@ export const asyncMessageCodec: PduCodec<AsyncMessagePdu> = {
     return {
       opcode: Opcode.AsyncMessage,
       lun: readLunField(bhs),
-      statSN: bhs.readUInt32BE(24),
-      expCmdSN: bhs.readUInt32BE(28),
-      maxCmdSN: bhs.readUInt32BE(32),
+      ...readStatusSequence(bhs),
       asyncEvent: bhs[36]!,
       asyncVCode: bhs[37]!,
       parameter1: bhs.readUInt16BE(38),

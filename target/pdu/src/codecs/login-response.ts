@@ -1,4 +1,4 @@
-import { readIsid, writeIsid } from '../bhs.ts';
+import { readIsid, readStatusSequence, writeIsid, writeStatusSequence } from '../bhs.ts';
 import { Opcode, type LoginResponsePdu } from '../types.ts';
 import type { PduCodec } from './codec.ts';
 import { decodeLoginStage, encodeLoginStage } from './login-stage.ts';
@@ -17,9 +17,7 @@ export const loginResponseCodec: PduCodec<LoginResponsePdu> = {
     writeIsid(bhs, pdu.isid);
     bhs.writeUInt16BE(pdu.tsih & 0xffff, 14);
     bhs.writeUInt32BE(pdu.itt >>> 0, 16);
-    bhs.writeUInt32BE(pdu.statSN >>> 0, 24);
-    bhs.writeUInt32BE(pdu.expCmdSN >>> 0, 28);
-    bhs.writeUInt32BE(pdu.maxCmdSN >>> 0, 32);
+    writeStatusSequence(bhs, pdu);
     bhs[36] = pdu.statusClass & 0xff;
     bhs[37] = pdu.statusDetail & 0xff;
   },
@@ -32,9 +30,7 @@ export const loginResponseCodec: PduCodec<LoginResponsePdu> = {
       isid: readIsid(bhs),
       tsih: bhs.readUInt16BE(14),
       itt: bhs.readUInt32BE(16),
-      statSN: bhs.readUInt32BE(24),
-      expCmdSN: bhs.readUInt32BE(28),
-      maxCmdSN: bhs.readUInt32BE(32),
+      ...readStatusSequence(bhs),
       statusClass: bhs[36]!,
       statusDetail: bhs[37]!,
       ahs,

@@ -1,4 +1,4 @@
-import { FINAL_BIT } from '../bhs.ts';
+import { FINAL_BIT, readStatusSequence, writeStatusSequence } from '../bhs.ts';
 import { Opcode, type LogoutResponsePdu } from '../types.ts';
 import type { PduCodec } from './codec.ts';
 
@@ -13,9 +13,7 @@ export const logoutResponseCodec: PduCodec<LogoutResponsePdu> = {
     bhs[1] = FINAL_BIT;
     bhs[2] = pdu.response & 0xff;
     bhs.writeUInt32BE(pdu.itt >>> 0, 16);
-    bhs.writeUInt32BE(pdu.statSN >>> 0, 24);
-    bhs.writeUInt32BE(pdu.expCmdSN >>> 0, 28);
-    bhs.writeUInt32BE(pdu.maxCmdSN >>> 0, 32);
+    writeStatusSequence(bhs, pdu);
     bhs.writeUInt16BE(pdu.time2Wait & 0xffff, 40);
     bhs.writeUInt16BE(pdu.time2Retain & 0xffff, 42);
   },
@@ -24,9 +22,7 @@ export const logoutResponseCodec: PduCodec<LogoutResponsePdu> = {
       opcode: Opcode.LogoutResponse,
       response: bhs[2]!,
       itt: bhs.readUInt32BE(16),
-      statSN: bhs.readUInt32BE(24),
-      expCmdSN: bhs.readUInt32BE(28),
-      maxCmdSN: bhs.readUInt32BE(32),
+      ...readStatusSequence(bhs),
       time2Wait: bhs.readUInt16BE(40),
       time2Retain: bhs.readUInt16BE(42),
       ahs,

@@ -1,4 +1,4 @@
-import { FINAL_BIT, readLunField, writeLunField } from '../bhs.ts';
+import { FINAL_BIT, readLunField, readStatusSequence, writeLunField, writeStatusSequence } from '../bhs.ts';
 import { Opcode, type NopInPdu } from '../types.ts';
 import type { PduCodec } from './codec.ts';
 
@@ -11,9 +11,7 @@ export const nopInCodec: PduCodec<NopInPdu> = {
     writeLunField(bhs, pdu.lun);
     bhs.writeUInt32BE(pdu.itt >>> 0, 16);
     bhs.writeUInt32BE(pdu.ttt >>> 0, 20);
-    bhs.writeUInt32BE(pdu.statSN >>> 0, 24);
-    bhs.writeUInt32BE(pdu.expCmdSN >>> 0, 28);
-    bhs.writeUInt32BE(pdu.maxCmdSN >>> 0, 32);
+    writeStatusSequence(bhs, pdu);
   },
   decode(bhs, ahs, data) {
     return {
@@ -21,9 +19,7 @@ export const nopInCodec: PduCodec<NopInPdu> = {
       lun: readLunField(bhs),
       itt: bhs.readUInt32BE(16),
       ttt: bhs.readUInt32BE(20),
-      statSN: bhs.readUInt32BE(24),
-      expCmdSN: bhs.readUInt32BE(28),
-      maxCmdSN: bhs.readUInt32BE(32),
+      ...readStatusSequence(bhs),
       ahs,
       data,
     };

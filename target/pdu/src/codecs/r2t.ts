@@ -1,4 +1,4 @@
-import { FINAL_BIT, readLunField, writeLunField } from '../bhs.ts';
+import { FINAL_BIT, readLunField, readStatusSequence, writeLunField, writeStatusSequence } from '../bhs.ts';
 import { Opcode, type R2TPdu } from '../types.ts';
 import type { PduCodec } from './codec.ts';
 
@@ -14,9 +14,7 @@ export const r2tCodec: PduCodec<R2TPdu> = {
     writeLunField(bhs, pdu.lun);
     bhs.writeUInt32BE(pdu.itt >>> 0, 16);
     bhs.writeUInt32BE(pdu.ttt >>> 0, 20);
-    bhs.writeUInt32BE(pdu.statSN >>> 0, 24);
-    bhs.writeUInt32BE(pdu.expCmdSN >>> 0, 28);
-    bhs.writeUInt32BE(pdu.maxCmdSN >>> 0, 32);
+    writeStatusSequence(bhs, pdu);
     bhs.writeUInt32BE(pdu.r2tSN >>> 0, 36);
     bhs.writeUInt32BE(pdu.bufferOffset >>> 0, 40);
     bhs.writeUInt32BE(pdu.desiredDataTransferLength >>> 0, 44);
@@ -27,9 +25,7 @@ export const r2tCodec: PduCodec<R2TPdu> = {
       lun: readLunField(bhs),
       itt: bhs.readUInt32BE(16),
       ttt: bhs.readUInt32BE(20),
-      statSN: bhs.readUInt32BE(24),
-      expCmdSN: bhs.readUInt32BE(28),
-      maxCmdSN: bhs.readUInt32BE(32),
+      ...readStatusSequence(bhs),
       r2tSN: bhs.readUInt32BE(36),
       bufferOffset: bhs.readUInt32BE(40),
       desiredDataTransferLength: bhs.readUInt32BE(44),

@@ -1,4 +1,4 @@
-import { FINAL_BIT } from '../bhs.ts';
+import { FINAL_BIT, readStatusSequence, writeStatusSequence } from '../bhs.ts';
 import { Opcode, RESERVED_TAG, type RejectPdu } from '../types.ts';
 import type { PduCodec } from './codec.ts';
 
@@ -13,18 +13,14 @@ export const rejectCodec: PduCodec<RejectPdu> = {
     bhs[1] = FINAL_BIT;
     bhs[2] = pdu.reason & 0xff;
     bhs.writeUInt32BE(RESERVED_TAG, 16);
-    bhs.writeUInt32BE(pdu.statSN >>> 0, 24);
-    bhs.writeUInt32BE(pdu.expCmdSN >>> 0, 28);
-    bhs.writeUInt32BE(pdu.maxCmdSN >>> 0, 32);
+    writeStatusSequence(bhs, pdu);
     bhs.writeUInt32BE(pdu.dataSN >>> 0, 36);
   },
   decode(bhs, ahs, data) {
     return {
       opcode: Opcode.Reject,
       reason: bhs[2]!,
-      statSN: bhs.readUInt32BE(24),
-      expCmdSN: bhs.readUInt32BE(28),
-      maxCmdSN: bhs.readUInt32BE(32),
+      ...readStatusSequence(bhs),
       dataSN: bhs.readUInt32BE(36),
       ahs,
       data,

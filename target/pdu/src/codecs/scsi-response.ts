@@ -1,4 +1,4 @@
-import { FINAL_BIT, bit } from '../bhs.ts';
+import { FINAL_BIT, bit, readStatusSequence, writeStatusSequence } from '../bhs.ts';
 import { Opcode, type ScsiResponsePdu } from '../types.ts';
 import type { PduCodec } from './codec.ts';
 
@@ -26,9 +26,7 @@ export const scsiResponseCodec: PduCodec<ScsiResponsePdu> = {
     bhs[3] = pdu.status & 0xff;
     bhs.writeUInt32BE(pdu.itt >>> 0, 16);
     bhs.writeUInt32BE(pdu.snackTag >>> 0, 20);
-    bhs.writeUInt32BE(pdu.statSN >>> 0, 24);
-    bhs.writeUInt32BE(pdu.expCmdSN >>> 0, 28);
-    bhs.writeUInt32BE(pdu.maxCmdSN >>> 0, 32);
+    writeStatusSequence(bhs, pdu);
     bhs.writeUInt32BE(pdu.expDataSN >>> 0, 36);
     bhs.writeUInt32BE(pdu.bidiReadResidualCount >>> 0, 40);
     bhs.writeUInt32BE(pdu.residualCount >>> 0, 44);
@@ -45,9 +43,7 @@ export const scsiResponseCodec: PduCodec<ScsiResponsePdu> = {
       status: bhs[3]!,
       itt: bhs.readUInt32BE(16),
       snackTag: bhs.readUInt32BE(20),
-      statSN: bhs.readUInt32BE(24),
-      expCmdSN: bhs.readUInt32BE(28),
-      maxCmdSN: bhs.readUInt32BE(32),
+      ...readStatusSequence(bhs),
       expDataSN: bhs.readUInt32BE(36),
       bidiReadResidualCount: bhs.readUInt32BE(40),
       residualCount: bhs.readUInt32BE(44),

@@ -1,4 +1,4 @@
-import { FINAL_BIT } from '../bhs.ts';
+import { FINAL_BIT, readStatusSequence, writeStatusSequence } from '../bhs.ts';
 import { Opcode, type TaskManagementResponsePdu } from '../types.ts';
 import type { PduCodec } from './codec.ts';
 
@@ -13,18 +13,14 @@ export const taskManagementResponseCodec: PduCodec<TaskManagementResponsePdu> = 
     bhs[1] = FINAL_BIT;
     bhs[2] = pdu.response & 0xff;
     bhs.writeUInt32BE(pdu.itt >>> 0, 16);
-    bhs.writeUInt32BE(pdu.statSN >>> 0, 24);
-    bhs.writeUInt32BE(pdu.expCmdSN >>> 0, 28);
-    bhs.writeUInt32BE(pdu.maxCmdSN >>> 0, 32);
+    writeStatusSequence(bhs, pdu);
   },
   decode(bhs, ahs, data) {
     return {
       opcode: Opcode.TaskManagementResponse,
       response: bhs[2]!,
       itt: bhs.readUInt32BE(16),
-      statSN: bhs.readUInt32BE(24),
-      expCmdSN: bhs.readUInt32BE(28),
-      maxCmdSN: bhs.readUInt32BE(32),
+      ...readStatusSequence(bhs),
       ahs,
       data,
     };

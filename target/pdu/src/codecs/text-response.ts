@@ -1,4 +1,4 @@
-import { FINAL_BIT, bit, readLunField, writeLunField } from '../bhs.ts';
+import { FINAL_BIT, bit, readLunField, readStatusSequence, writeLunField, writeStatusSequence } from '../bhs.ts';
 import { Opcode, type TextResponsePdu } from '../types.ts';
 import type { PduCodec } from './codec.ts';
 
@@ -14,9 +14,7 @@ export const textResponseCodec: PduCodec<TextResponsePdu> = {
     writeLunField(bhs, pdu.lun);
     bhs.writeUInt32BE(pdu.itt >>> 0, 16);
     bhs.writeUInt32BE(pdu.ttt >>> 0, 20);
-    bhs.writeUInt32BE(pdu.statSN >>> 0, 24);
-    bhs.writeUInt32BE(pdu.expCmdSN >>> 0, 28);
-    bhs.writeUInt32BE(pdu.maxCmdSN >>> 0, 32);
+    writeStatusSequence(bhs, pdu);
   },
   decode(bhs, ahs, data) {
     const flags = bhs[1]!;
@@ -27,9 +25,7 @@ export const textResponseCodec: PduCodec<TextResponsePdu> = {
       lun: readLunField(bhs),
       itt: bhs.readUInt32BE(16),
       ttt: bhs.readUInt32BE(20),
-      statSN: bhs.readUInt32BE(24),
-      expCmdSN: bhs.readUInt32BE(28),
-      maxCmdSN: bhs.readUInt32BE(32),
+      ...readStatusSequence(bhs),
       ahs,
       data,
     };
