@@ -15,6 +15,7 @@ import type { LunEntry } from '../../src/scsi/types.ts';
 import type { Logger } from '../../src/log.ts';
 import { RawInitiator } from './raw-initiator.ts';
 import type { Pair } from './raw-initiator.ts';
+import { rw10 } from '../scsi-fixture.ts';
 
 export const TARGET_IQN = 'iqn.2026-11.org.openlun:session-test';
 export const INITIATOR_IQN = 'iqn.1994-05.com.example:tester';
@@ -137,19 +138,11 @@ export async function startTarget(o: {
 }
 
 export function read10(lba: number, blocks: number): Buffer {
-  const cdb = Buffer.alloc(10);
-  cdb[0] = 0x28;
-  cdb.writeUInt32BE(lba, 2);
-  cdb.writeUInt16BE(blocks, 7);
-  return cdb;
+  return rw10(0x28, lba, blocks); // SBC-4 §5.16 READ(10)
 }
 
 export function write10(lba: number, blocks: number): Buffer {
-  const cdb = Buffer.alloc(10);
-  cdb[0] = 0x2a;
-  cdb.writeUInt32BE(lba, 2);
-  cdb.writeUInt16BE(blocks, 7);
-  return cdb;
+  return rw10(0x2a, lba, blocks); // SBC-4 §5.40 WRITE(10)
 }
 
 /** Fixed-format sense: key, ASC, ASCQ (SPC-4 §4.5.3). */
