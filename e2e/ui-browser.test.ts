@@ -88,6 +88,8 @@ test('web UI: setup, LUN, target, CHAP, connect, theme, expiry, delete, read-onl
     await shot('02-setup-identity-error');
     await page.getByLabel('Base IQN').fill(BASE_IQN);
     await page.getByRole('button', { name: 'Save and continue' }).click();
+    // setup lands on the dashboard; LUNs live under Storage
+    await page.getByRole('link', { name: 'Storage', exact: true }).click();
     await page.getByRole('heading', { name: 'Storage' }).waitFor();
     const settings = (await server.api.inject({ method: 'GET', url: '/api/health' })).statusCode;
     assert.equal(settings, 200);

@@ -3,14 +3,20 @@ import { ApiClient, ApiError, type User } from './api.ts';
 import { parseRoute, routeHref, type Route } from './router.ts';
 import { sharedStyles } from './shared-styles.ts';
 import type { ToastRegion } from './toast-region.ts';
+import './admin-page.ts';
 import './confirm-dialog.ts';
+import './dashboard-page.ts';
 import './login-page.ts';
 import './luns-page.ts';
+import './pools-page.ts';
+import './sessions-page.ts';
 import './setup-page.ts';
+import './shell-page.ts';
 import './target-detail.ts';
 import './targets-page.ts';
 import './theme-toggle.ts';
 import './toast-region.ts';
+import './wizard-page.ts';
 
 type Phase = 'loading' | 'setup' | 'login' | 'ready' | 'offline';
 
@@ -210,19 +216,31 @@ export class AppRoot extends LitElement {
         this.renderRoot.querySelector<HTMLElement>('main')?.focus();
       }}>Skip to content</a>
       <header>
-        <a class="brand" href=${routeHref({ page: 'storage' })}>openlun</a>
+        <a class="brand" href=${routeHref({ page: 'dashboard' })}>openlun</a>
         <nav aria-label="Main">
           <ul>
+            <li><a href=${routeHref({ page: 'dashboard' })} aria-current=${current('dashboard')}>Dashboard</a></li>
             <li><a href=${routeHref({ page: 'storage' })} aria-current=${current('storage')}>Storage</a></li>
+            <li><a href=${routeHref({ page: 'pools' })} aria-current=${current('pools')}>Disks &amp; pools</a></li>
             <li><a href=${routeHref({ page: 'targets' })} aria-current=${current('targets')}>iSCSI targets</a></li>
+            <li><a href=${routeHref({ page: 'sessions' })} aria-current=${current('sessions')}>Sessions</a></li>
+            ${readOnly ? nothing : html`<li><a href=${routeHref({ page: 'shell' })} aria-current=${current('shell')}>Shell</a></li>`}
+            <li><a href=${routeHref({ page: 'admin', tab: 'users' })} aria-current=${current('admin')}>Administration</a></li>
           </ul>
         </nav>
+        <a class="button primary" href=${routeHref({ page: 'wizard' })} aria-current=${current('wizard')}>New LUN wizard</a>
         <span class="spacer"></span>
         <theme-toggle></theme-toggle>
         <span class="who">${this.user?.username} <span class="muted">(${this.user?.role})</span></span>
         <button type="button" @click=${this.logout}>Sign out</button>
       </header>
       <main id="main" tabindex="-1">
+        ${r.page === 'dashboard' ? html`<dashboard-page .api=${this.api} .readOnly=${readOnly}></dashboard-page>` : nothing}
+        ${r.page === 'pools' ? html`<pools-page .api=${this.api} .readOnly=${readOnly}></pools-page>` : nothing}
+        ${r.page === 'wizard' ? html`<wizard-page .api=${this.api} .readOnly=${readOnly}></wizard-page>` : nothing}
+        ${r.page === 'sessions' ? html`<sessions-page .api=${this.api} .readOnly=${readOnly}></sessions-page>` : nothing}
+        ${r.page === 'shell' ? html`<shell-page .api=${this.api} .readOnly=${readOnly}></shell-page>` : nothing}
+        ${r.page === 'admin' ? html`<admin-page .api=${this.api} .readOnly=${readOnly} .tab=${r.tab} .user=${this.user}></admin-page>` : nothing}
         ${r.page === 'storage' ? html`<luns-page .api=${this.api} .readOnly=${readOnly}></luns-page>` : nothing}
         ${r.page === 'targets' ? html`<targets-page .api=${this.api} .readOnly=${readOnly}></targets-page>` : nothing}
         ${r.page === 'target' ? html`<target-detail .api=${this.api} .readOnly=${readOnly} .targetId=${r.id} .tab=${r.tab}></target-detail>` : nothing}

@@ -1,0 +1,13 @@
+// PLACEHOLDER (session 2 lead): replaced by the helper that owns this page before anything lands.
+import { LitElement, html } from 'lit';
+import type { ApiClient } from './api.ts';
+
+export class SessionsPage extends LitElement {
+  static override properties = { api: { attribute: false }, readOnly: { type: Boolean } };
+  declare api: ApiClient;
+  declare readOnly: boolean;
+  override render() {
+    return html`<h1>sessions-page</h1>`;
+  }
+}
+customElements.define('sessions-page', SessionsPage);
