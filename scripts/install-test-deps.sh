@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 # qemu-system-x86 + debootstrap + e2fsprogs: the Debian test guest (e2e/guest) with open-iscsi and device-mapper.
 PACKAGES=(libiscsi-bin qemu-utils qemu-block-extra tgt lvm2 qemu-system-x86 debootstrap e2fsprogs chromium)
+# npm ci compiles better-sqlite3 and node-pty with node-gyp
+PACKAGES+=(g++ make python3)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -57,6 +57,13 @@ if ! command -v openssl >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssl
 fi
 
+# better-sqlite3 and node-pty are compiled from source by npm ci (no prebuilt binaries are fetched from outside the
+# npm registry), so a fresh machine needs a C++ toolchain and python3 for node-gyp
+if ! command -v g++ >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends g++ make python3
+fi
+
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   npm ci --no-audit --no-fund
 fi
