@@ -12,7 +12,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const ALL_ROOTS = ['target', 'lvm', 'api', 'ui', 'e2e'];
+const ALL_ROOTS = ['target', 'lvm', 'api', 'ui', 'cli', 'e2e'];
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.git', '.cache']);
 
 const args = process.argv.slice(2);
