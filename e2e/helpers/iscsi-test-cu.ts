@@ -9,7 +9,10 @@
 // target that lacks a command looks like. Some skips are silent (CU_PASS with no log line) and
 // cannot be seen from outside. The XML mode (-x) records no skips at all, so the text is parsed.
 
-import { run, type RunResult } from './run.ts';
+import { spawn } from 'node:child_process';
+import { freePort } from './ports.ts';
+import { run, trackChild, type RunResult } from './run.ts';
+import { OPENLUN_BIN, REPO_ROOT } from './targets.ts';
 
 export type TestStatus = 'passed' | 'failed' | 'skipped-not-applicable' | 'skipped-unsupported';
 
@@ -166,24 +169,6 @@ export interface FamilyRun {
   readonly result: RunResult;
 }
 
-export interface FamilyOptions {
-  readonly url: string;
-  readonly initiator: string;
-  readonly initiator2: string;
-  readonly cwd: string;
-  readonly timeoutMs?: number;
-}
-
-/** Runs one family (e.g. "ALL.Read10") destructively (-d) with SCSI logging (-V) for diagnosis. */
-export async function runFamily(family: string, o: FamilyOptions): Promise<FamilyRun> {
-  const result = await run(
-    ['iscsi-test-cu', '-d', '-V', '-i', o.initiator, '-I', o.initiator2, '-t', family, o.url],
-    { cwd: o.cwd, timeoutMs: o.timeoutMs ?? 120_000 },
-  );
-  const { cases, complete } = parseIscsiTestCu(result.stdout + (result.stderr ? `\n${result.stderr}` : ''));
-  return { family, cases, counts: countCases(cases), complete: complete && !result.timedOut, result };
-}
-
 /** Why a family run does not count as a pass; empty when it does. */
 export function familyProblems(f: FamilyRun): string[] {
   const problems: string[] = [];
@@ -199,4 +184,142 @@ export function familyProblems(f: FamilyRun): string[] {
     }
   }
   return problems;
+}
+
+// ---- the whole suite in one process (e2e/conformance.test.ts) ----
+
+export interface SuiteRun {
+  readonly cases: readonly CaseResult[];
+  readonly complete: boolean;
+  readonly result: RunResult;
+}
+
+export interface SuiteOptions {
+  /** FAMILY[.SUITE[.TEST]] as -t takes it, e.g. "ALL". */
+  readonly tests: string;
+  /** One URL per path; the MultipathIO family uses the second (libiscsi: `iscsi-test-cu ... URL1 URL2`). */
+  readonly urls: readonly string[];
+  readonly initiator: string;
+  readonly initiator2: string;
+  readonly cwd: string;
+  /** --allow-sanitize: let the Sanitize family send SANITIZE (openlun refuses it; without the flag it is not sent). */
+  readonly allowSanitize?: boolean;
+  readonly timeoutMs?: number;
+}
+
+/** `iscsi-test-cu --list` (names only), or a destructive (-d) verbose (-V) run of the tests named. */
+export async function runIscsiTestCu(o: { list: true }): Promise<string[]>;
+export async function runIscsiTestCu(o: SuiteOptions): Promise<SuiteRun>;
+export async function runIscsiTestCu(o: SuiteOptions | { list: true }): Promise<SuiteRun | string[]> {
+  if ('list' in o) {
+    const r = await run(['iscsi-test-cu', '--list'], { timeoutMs: 15_000 });
+    return r.stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('ALL.'));
+  }
+  const argv = ['iscsi-test-cu', '-d', '-V', ...(o.allowSanitize ? ['-S'] : []), '-i', o.initiator, '-I', o.initiator2, '-t', o.tests, ...o.urls];
+  const result = await run(argv, { cwd: o.cwd, timeoutMs: o.timeoutMs ?? 600_000 });
+  const { cases, complete } = parseIscsiTestCu(result.stdout + (result.stderr ? `\n${result.stderr}` : ''));
+  return { cases, complete: complete && !result.timedOut, result };
+}
+
+/**
+ * SANITIZE is left out on purpose (opcodes.ts): iscsi-test-cu then logs that it "is not implemented" (INVALID COMMAND
+ * OPERATION CODE, or absent from REPORT SUPPORTED OPERATION CODES). That answer is the one wanted — only there.
+ */
+const SANITIZE_REFUSED = /^SANITIZE\b.* is not implemented\b/;
+
+export type Verdict =
+  | { kind: 'passed'; why: string }
+  | { kind: 'not-applicable'; why: string }
+  | { kind: 'unsupported-by-design'; why: string }
+  | { kind: 'problem'; why: string };
+
+/** What one test's outcome means for openlun; `extraNotApplicable` adds skips the caller covers another way. */
+export function caseVerdict(c: CaseResult, extraNotApplicable?: RegExp): Verdict {
+  if (c.status === 'failed') return { kind: 'problem', why: `FAILED: ${c.failures.join('; ') || 'no assertion listed'}` };
+  if (c.skipReasons.length === 0) return { kind: 'passed', why: 'passed' };
+  const notApplicable = (r: string) => isNotApplicableSkip(r) || (extraNotApplicable?.test(r) ?? false);
+  if (c.suite === 'Sanitize' && c.skipReasons.every((r) => SANITIZE_REFUSED.test(r))) {
+    return { kind: 'unsupported-by-design', why: `SANITIZE refused as not supported: ${c.skipReasons.join('; ')}` };
+  }
+  const real = c.skipReasons.filter((r) => !notApplicable(r));
+  if (real.length > 0) return { kind: 'problem', why: `skipped: ${real.join('; ')}` };
+  return { kind: 'not-applicable', why: `does not apply: ${c.skipReasons.join('; ')}` };
+}
+
+export interface VerdictCounts {
+  passed: number;
+  failed: number;
+  notApplicable: number;
+  sanitizeRefused: number;
+}
+
+export function verdictCounts(cases: readonly CaseResult[], extraNotApplicable?: RegExp): VerdictCounts {
+  const n: VerdictCounts = { passed: 0, failed: 0, notApplicable: 0, sanitizeRefused: 0 };
+  for (const c of cases) {
+    const v = caseVerdict(c, extraNotApplicable);
+    if (v.kind === 'passed') n.passed++;
+    else if (v.kind === 'not-applicable') n.notApplicable++;
+    else if (v.kind === 'unsupported-by-design') n.sanitizeRefused++;
+    else n.failed++;
+  }
+  return n;
+}
+
+export function formatVerdictCounts(c: VerdictCounts): string {
+  return `passed ${c.passed}, failed ${c.failed}, skipped (n/a to this LUN) ${c.notApplicable}, ` +
+    `skipped (SANITIZE, refused by design) ${c.sanitizeRefused}`;
+}
+
+/**
+ * bin/openlun target serving one LUN through one portal per portal group (TPGT), on free 127.0.0.1 ports; resolves
+ * once every portal listens.
+ */
+export async function startMultiPortalOpenlun(o: { iqn: string; lun: string; portalGroups: readonly number[]; extraArgs?: readonly string[] }): Promise<{
+  urls: string[];
+  output(): string;
+  stop(): Promise<void>;
+}> {
+  const ports: number[] = [];
+  for (const _ of o.portalGroups) ports.push(await freePort());
+  const portals = o.portalGroups.flatMap((tpgt, i) => ['--portal', `127.0.0.1:${ports[i]},${tpgt}`]);
+  const child = spawn(OPENLUN_BIN, ['target', ...portals, '--iqn', o.iqn, '--lun', o.lun, '--log-level', 'warn', ...(o.extraArgs ?? [])], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  trackChild(child);
+  let out = '';
+  const append = (b: Buffer) => {
+    out += b.toString();
+    if (out.length > 1_000_000) out = out.slice(-500_000);
+  };
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`target did not start:\n${out}`)), 60_000);
+    const check = () => {
+      if ((out.match(/listening on /g) ?? []).length >= ports.length) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`target exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    urls: ports.map((p) => `iscsi://127.0.0.1:${p}/${o.iqn}/0`),
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5_000))]);
+      if (!done) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
 }

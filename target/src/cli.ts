@@ -24,18 +24,22 @@ const USAGE = `usage: openlun target --portal ADDR[:PORT][,TPGT] [--portal [V6AD
          --lun PATH [--lun PATH ...] [--read-only] [--initiator IQN ...]
          [--chap USER:SECRET] [--mutual-chap USER:SECRET] [--discovery-chap USER:SECRET]
          [--alias NAME] [--block-size 512|4096] [--write-through] [--log-level debug|info|warn|error]
-         [--state-dir DIR] [--non-optimized TPGT ...] [--soft-threshold PERCENT]
+         [--state-dir DIR] [--non-optimized TPGT ...] [--standby TPGT ...] [--unavailable TPGT ...]
+         [--soft-threshold PERCENT]
 
 A portal's TPGT (default 1) is its portal group: the target is served through every group named, each group an
-ALUA target port group (active/optimized, or active/non-optimized when named by --non-optimized) whose relative
-target port id is the TPGT. LUNs are numbered 0, 1, ... in the order given. Persistent reservations with APTPL are kept in
+ALUA target port group whose relative target port id is the TPGT, active/optimized unless named by
+--non-optimized (active/non-optimized: serves everything), --standby (serves INQUIRY, REPORT LUNS, REPORT TARGET PORT
+GROUPS, MODE SENSE/SELECT, persistent reservations; anything else gets NOT READY 04h/0Bh) or --unavailable (INQUIRY,
+REPORT LUNS, REPORT TARGET PORT GROUPS only; NOT READY 04h/0Ch). LUNs are numbered 0, 1, ... in the order given. Persistent reservations with APTPL are kept in
 DIR/<lun id>.pr.json, or without --state-dir next to a file LUN as PATH.pr.json when that directory is writable.
 CHAP secrets may also be given in the environment (OPENLUN_CHAP, OPENLUN_MUTUAL_CHAP, OPENLUN_DISCOVERY_CHAP) to keep
 them out of the process list. SIGHUP re-reads the size of every backing store (a grown file or LV reaches the
 initiators as CAPACITY DATA HAS CHANGED); SIGINT/SIGTERM ask initiators to log out and stop.
 --soft-threshold PERCENT: a file LUN whose file system has less free space left than PERCENT of the LUN's size
 (checked on writes, at most once a second) reports THIN PROVISIONING SOFT THRESHOLD REACHED (UNIT ATTENTION 38h/07h)
-once to every initiator, again only after space has recovered; LV LUNs need their pool usage fed by the appliance.`;
+once to every initiator, again only after space has recovered; LV LUNs need their pool usage fed by the appliance.
+Initiators read the level in the Logical Block Provisioning mode page (MODE SENSE page 1Ch subpage 02h).`;
 
 class UsageError extends Error {}
 
@@ -108,6 +112,8 @@ export async function runTargetCommand(argv: string[]): Promise<number> {
     'log-level': { type: 'string', default: 'info' },
     'state-dir': { type: 'string' },
     'non-optimized': { type: 'string', multiple: true },
+    standby: { type: 'string', multiple: true },
+    unavailable: { type: 'string', multiple: true },
     'soft-threshold': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   });
@@ -146,10 +152,19 @@ export async function runTargetCommand(argv: string[]): Promise<number> {
     });
     const groupTags = [...new Set(portals.map((p) => p.portalGroupTag))];
     const portalGroupStates: Record<number, ConfigurableAccessState> = {};
-    for (const text of values['non-optimized'] ?? []) {
-      const tag = parsePortalGroupTag(text, `--non-optimized ${text}`);
-      if (!groupTags.includes(tag)) throw new UsageError(`--non-optimized ${text}: no --portal is in portal group ${tag}`);
-      portalGroupStates[tag] = 'active/non-optimized';
+    const stateFlags = [
+      ['non-optimized', 'active/non-optimized'],
+      ['standby', 'standby'],
+      ['unavailable', 'unavailable'],
+    ] as const satisfies ReadonlyArray<readonly [string, ConfigurableAccessState]>;
+    for (const [flag, state] of stateFlags) {
+      for (const text of values[flag] ?? []) {
+        const tag = parsePortalGroupTag(text, `--${flag} ${text}`);
+        if (!groupTags.includes(tag)) throw new UsageError(`--${flag} ${text}: no --portal is in portal group ${tag}`);
+        const already = portalGroupStates[tag];
+        if (already !== undefined && already !== state) throw new UsageError(`--${flag} ${text}: portal group ${tag} is already ${already}`);
+        portalGroupStates[tag] = state;
+      }
     }
 
     let softThresholdPercent: number | undefined;

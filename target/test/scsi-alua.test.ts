@@ -84,8 +84,8 @@ describe('REPORT TARGET PORT GROUPS data (SPC-4 §6.36.2)', () => {
     const parsed = parseRtpg(data, false);
     assert.equal(parsed.returnLength, 28);
     assert.deepEqual(parsed.groups, [
-      { pref: false, state: 0x0, supported: 0x03, id: 1, status: 0, ports: [1] },
-      { pref: false, state: 0x1, supported: 0x03, id: 7, status: 0, ports: [7, 9] },
+      { pref: false, state: 0x0, supported: 0x0f, id: 1, status: 0, ports: [1] },
+      { pref: false, state: 0x1, supported: 0x0f, id: 7, status: 0, ports: [7, 9] },
     ]);
   });
 
@@ -97,8 +97,8 @@ describe('REPORT TARGET PORT GROUPS data (SPC-4 §6.36.2)', () => {
     assert.deepEqual(parsed.groups, parseRtpg(reportTargetPortGroupsData(groups, false), false).groups);
   });
 
-  test('supported states claim exactly the two active states (no STANDBY/UNAVAILABLE/OFFLINE/transitions)', () => {
-    assert.equal(SUPPORTED_STATES, 0x03);
+  test('supported states: both active states, standby and unavailable (no OFFLINE, LBD or transitions)', () => {
+    assert.equal(SUPPORTED_STATES, 0x0f);
   });
 
   test('portGroupsFromTags: one group per distinct tag, ascending, active/optimized unless configured', () => {

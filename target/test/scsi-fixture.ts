@@ -58,6 +58,7 @@ export async function makeDevice(specs: LunSpec[] = [{}], lunNumbers?: number[])
       writeCache: spec.writeCache ?? 'back',
       backstore,
       ...(spec.product ? { product: spec.product } : {}),
+      ...(spec.softThresholdPercent !== undefined ? { softThresholdPercent: spec.softThresholdPercent } : {}),
     });
   }
   const device = new ScsiTargetDevice({ targetName: TARGET, luns });

@@ -1,7 +1,9 @@
 /**
  * Asymmetric logical unit access (SPC-4 §5.16), implicit only: the target reports which target port groups it has,
- * the access state of each and the relative target ports in each; it never changes states on request, so SET
- * TARGET PORT GROUPS is absent from the opcode table (SPC-4 §5.16.2.1: only explicit ALUA supports it).
+ * the access state of each (active/optimized, active/non-optimized, standby, unavailable: set by the appliance) and
+ * the relative target ports in each; it never changes states on request, so SET TARGET PORT GROUPS is absent from the
+ * opcode table (SPC-4 §5.16.2.1: only explicit ALUA supports it). A state change is an implicit transition: every
+ * I_T nexus gets ASYMMETRIC ACCESS STATE CHANGED (device.ts setTargetPortGroups).
  *
  * openlun's mapping, the one VPD 0x83 uses as well: every iSCSI portal group (TPGT) of a target is one target port
  * group whose identifier is the TPGT, holding one target port whose relative target port identifier is the TPGT.
@@ -28,16 +30,57 @@ export const CONFIGURABLE_STATES = {
   'active/optimized': AsymmetricAccessState.ACTIVE_OPTIMIZED,
   // Non-optimized still serves every command (SPC-4 §5.16.2.4.3), so nothing but the report changes.
   'active/non-optimized': AsymmetricAccessState.ACTIVE_NON_OPTIMIZED,
+  // Standby and unavailable serve only the commands of SPC-4 §5.16.2.4.4 / §5.16.2.4.5 (commandAllowedIn below).
+  standby: AsymmetricAccessState.STANDBY,
+  unavailable: AsymmetricAccessState.UNAVAILABLE,
 } as const satisfies Record<string, AsymmetricAccessStateCode>;
 export type ConfigurableAccessState = keyof typeof CONFIGURABLE_STATES;
 
 /**
- * SPC-4 §6.36.2 Table 174 byte 1: the states this device server can put a group in. Only the two active states are
- * ever used (the handlers do not implement STANDBY/UNAVAILABLE/OFFLINE command filtering, nor transitions), so only
- * AO_SUP and AN_SUP are claimed.
+ * SPC-4 §6.36.2 Table 174 byte 1: the states this device server can put a group in: both active states, standby and
+ * unavailable (device.ts filters commands by them). Not offline, transitioning or logical block dependent.
  */
 const SupportedStates = { T_SUP: 0x80, O_SUP: 0x40, LBD_SUP: 0x10, U_SUP: 0x08, S_SUP: 0x04, AN_SUP: 0x02, AO_SUP: 0x01 } as const;
-export const SUPPORTED_STATES = SupportedStates.AN_SUP | SupportedStates.AO_SUP;
+export const SUPPORTED_STATES = SupportedStates.U_SUP | SupportedStates.S_SUP | SupportedStates.AN_SUP | SupportedStates.AO_SUP;
+
+/**
+ * Which commands a LU serves through a target port in standby or unavailable state, by opcode-table key. SPC-4
+ * §5.16.2.4.4 (standby): INQUIRY, LOG SELECT/SENSE, MODE SELECT/SENSE, REPORT LUNS, RECEIVE/SEND DIAGNOSTIC,
+ * REPORT/SET TARGET PORT GROUPS, REQUEST SENSE, PERSISTENT RESERVE IN/OUT, echo-buffer READ/WRITE BUFFER, and others at
+ * the device server's choice (REPORT SUPPORTED OPERATION CODES here: it only describes the LU). §5.16.2.4.5
+ * (unavailable): INQUIRY, REPORT LUNS, REPORT/SET TARGET PORT GROUPS, REQUEST SENSE, echo-buffer READ/WRITE BUFFER.
+ * Everything else — media access, TEST UNIT READY (what a multipath path checker sends) — is refused with NOT READY
+ * and the state's ASC/ASCQ, so the host routes I/O to an active path.
+ */
+const STANDBY_ALLOWED: ReadonlySet<string> = new Set([
+  'INQUIRY', 'REQUEST_SENSE', 'REPORT_LUNS', 'REPORT_TARGET_PORT_GROUPS', 'REPORT_SUPPORTED_OPERATION_CODES',
+  'MODE_SENSE_6', 'MODE_SENSE_10', 'MODE_SELECT_6', 'MODE_SELECT_10',
+  'PR_IN_READ_KEYS', 'PR_IN_READ_RESERVATION', 'PR_IN_REPORT_CAPABILITIES', 'PR_IN_READ_FULL_STATUS',
+  'PR_OUT_REGISTER', 'PR_OUT_RESERVE', 'PR_OUT_RELEASE', 'PR_OUT_CLEAR', 'PR_OUT_PREEMPT', 'PR_OUT_PREEMPT_AND_ABORT',
+  'PR_OUT_REGISTER_AND_IGNORE_EXISTING_KEY', 'PR_OUT_REGISTER_AND_MOVE',
+]);
+const UNAVAILABLE_ALLOWED: ReadonlySet<string> = new Set(['INQUIRY', 'REQUEST_SENSE', 'REPORT_LUNS', 'REPORT_TARGET_PORT_GROUPS']);
+
+/** Why a command (by opcode-table key) is refused through a port in `state`; undefined when it is served. */
+export function accessStateRefusal(state: AsymmetricAccessStateCode, commandKey: string | undefined): 'LOGICAL_UNIT_NOT_ACCESSIBLE_STANDBY' | 'LOGICAL_UNIT_NOT_ACCESSIBLE_UNAVAILABLE' | undefined {
+  if (state === AsymmetricAccessState.STANDBY) return commandKey !== undefined && STANDBY_ALLOWED.has(commandKey) ? undefined : 'LOGICAL_UNIT_NOT_ACCESSIBLE_STANDBY';
+  if (state === AsymmetricAccessState.UNAVAILABLE) return commandKey !== undefined && UNAVAILABLE_ALLOWED.has(commandKey) ? undefined : 'LOGICAL_UNIT_NOT_ACCESSIBLE_UNAVAILABLE';
+  return undefined;
+}
+
+/** The access state of the group the nexus's target port belongs to; active/optimized when no group names it. */
+export function accessStateOf(groups: readonly TargetPortGroup[], nexus: Nexus): AsymmetricAccessStateCode {
+  for (const g of groups) if (g.relativePortIds.includes(nexus.relativeTargetPortId)) return g.state;
+  return AsymmetricAccessState.ACTIVE_OPTIMIZED;
+}
+
+/** True when some group present in both lists has a different state (SPC-4 §5.16.2.5: an implicit transition). */
+export function accessStatesChanged(before: readonly TargetPortGroup[], after: readonly TargetPortGroup[]): boolean {
+  return after.some((g) => {
+    const old = before.find((b) => b.id === g.id);
+    return old !== undefined && old.state !== g.state;
+  });
+}
 
 /** One target port group as RTPG reports it. */
 export interface TargetPortGroup {

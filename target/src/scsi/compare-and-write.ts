@@ -17,6 +17,7 @@ import {
   luOf,
   throwIfAborted,
   withBlocks,
+  withBlocksAtomic,
 } from './sbc.ts';
 import { provisioningLimits } from './vpd.ts';
 
@@ -47,7 +48,7 @@ export async function compareAndWrite(ctx: CommandContext): Promise<CommandResul
   const writeData = data.subarray(half);
   throwIfAborted(ctx);
   const offset = byteOffset(lu, lba);
-  await withBlocks(lu, lba, blocks, async () => {
+  await withBlocksAtomic(lu, lba, blocks, async () => {
     const medium = await lu.backstore.read(offset, half);
     const diff = firstDifference(verifyData, medium);
     // SBC-4 §5.3.2: MISCOMPARE / MISCOMPARE DURING VERIFY OPERATION, INFORMATION = offset of the first differing byte

@@ -6,8 +6,11 @@
  */
 import type { CommandContext, CommandSpec, TargetView } from './command.ts';
 import type { TargetPortGroup, TargetPortGroupSource } from './alua.ts';
+import { accessStateOf, accessStateRefusal, accessStatesChanged } from './alua.ts';
 import { SERVICE_ACTION_MASK, hasServiceActions } from './command.ts';
-import { LogicalUnit } from './logical-unit.ts';
+import type { LogicalUnit } from './logical-unit.ts';
+import { sharedLogicalUnits } from './shared-units.ts';
+import type { LogicalUnitRegistry } from './shared-units.ts';
 import { forgetCopyResults } from './copy-results.ts';
 import { COMMANDS, OPCODES } from './opcodes.ts';
 import { RESERVATION_ACCESS, ReservationConflict } from './reservations.ts';
@@ -32,7 +35,17 @@ export interface ScsiTargetDeviceOptions {
    * tasks). Called before the PR OUT command completes. Settable later through `device.onPreemptAbort`.
    */
   onPreemptAbort?: (nexusIds: string[], lun: number) => void;
+  /**
+   * Where LUs are shared with the other devices (targets) that map the same backing store (shared-units.ts);
+   * default: the process-wide registry, so two targets of one process exporting one file are one LU.
+   */
+  registry?: LogicalUnitRegistry;
 }
+
+/** The opcode-table key of every command spec (ALUA state filtering names commands by key, alua.ts). */
+const KEY_OF = new Map<CommandSpec, string>(
+  (Object.keys(COMMANDS) as Array<keyof typeof COMMANDS>).map((k) => [COMMANDS[k], k]),
+);
 
 /** The conflict class of every command spec (reservations.ts RESERVATION_ACCESS, keyed by the opcode table). */
 const ACCESS_OF = new Map<CommandSpec, ReservationAccess>(
@@ -46,6 +59,11 @@ const NACA = 0x04;
 export class ScsiTargetDevice implements TargetView, TargetPortGroupSource {
   readonly targetName: string;
   readonly #lus = new Map<number, LogicalUnit>();
+  /** The entries as given, per LUN: a shared LU's own config may carry another device's backstore. */
+  readonly #given = new Map<number, LunEntry>();
+  /** This device's PREEMPT AND ABORT listener on each LU it maps, per LUN. */
+  readonly #listeners = new Map<number, object>();
+  readonly #registry: LogicalUnitRegistry;
   readonly #log: (message: string) => void;
   readonly #stats: CommandRecorder | undefined;
   /** See ScsiTargetDeviceOptions.onPreemptAbort; the transport sets it. */
@@ -56,20 +74,56 @@ export class ScsiTargetDevice implements TargetView, TargetPortGroupSource {
     this.#stats = opts.stats;
     this.#log = opts.log ?? (() => {});
     this.onPreemptAbort = opts.onPreemptAbort;
-    for (const [lun, entry] of opts.luns) this.#lus.set(lun, this.#newLogicalUnit(lun, entry));
+    this.#registry = opts.registry ?? sharedLogicalUnits;
+    for (const [lun, entry] of opts.luns) this.#map(lun, entry);
   }
 
-  #newLogicalUnit(lun: number, entry: LunEntry): LogicalUnit {
-    const lu = new LogicalUnit(lun, entry);
-    lu.onPreemptAbort = (ids, n) => this.onPreemptAbort?.(ids, n);
-    return lu;
+  /**
+   * Map a LUN: the LU of this backing store if another device (or LUN) maps it already, else a new one. A surplus
+   * backstore for a shared LU is closed right away (the device owns what it was given).
+   */
+  #map(lun: number, entry: LunEntry): void {
+    const { lu, duplicate } = this.#registry.acquire(lun, entry);
+    if (lu.config.id !== entry.id) {
+      // another target exports this backing store under another identity: one store is one LU (the first identity)
+      this.#log(`${this.targetName} LUN ${lun}: ${entry.backstore.path} is already exported as LU ${lu.config.id}; it keeps that identity, not ${entry.id}`);
+    }
+    if (duplicate) {
+      entry.backstore.close().catch((err: unknown) => this.#log(`closing the second handle on ${entry.backstore.path}: ${(err as Error).message}`));
+    }
+    const token = {};
+    lu.preemptAbortListeners.set(token, (ids) => this.onPreemptAbort?.(ids, lun));
+    this.#lus.set(lun, lu);
+    this.#given.set(lun, entry);
+    this.#listeners.set(lun, token);
+  }
+
+  /** Unmap a LUN; closes its backstore when no device maps the LU any more. */
+  async #unmap(lu: LogicalUnit, token: object | undefined, flush: boolean, keepOpen?: ReadonlySet<unknown>): Promise<void> {
+    if (token) lu.preemptAbortListeners.delete(token);
+    if (!this.#registry.release(lu)) return;
+    if (keepOpen?.has(lu.backstore)) return;
+    if (flush) {
+      try {
+        await lu.backstore.flush();
+      } catch (err) {
+        this.#log(`flush of ${lu.backstore.path} at close failed: ${(err as Error).message}`);
+      }
+    }
+    await lu.backstore.close();
   }
 
   #portGroups: readonly TargetPortGroup[] = [];
 
-  /** SPC-4 §5.16: the target port groups (one per iSCSI portal group) the transport serves this device through. */
+  /**
+   * SPC-4 §5.16: the target port groups (one per iSCSI portal group) the transport serves this device through, with
+   * their access states. A group whose state changed is an implicit ALUA transition: every I_T nexus of every LU
+   * gets ASYMMETRIC ACCESS STATE CHANGED (SPC-4 §5.16.2.5), so hosts re-read REPORT TARGET PORT GROUPS.
+   */
   setTargetPortGroups(groups: readonly TargetPortGroup[]): void {
+    const changed = accessStatesChanged(this.#portGroups, groups);
     this.#portGroups = groups;
+    if (changed) for (const lu of this.#lus.values()) lu.unitAttentions.establish('ASYMMETRIC_ACCESS_STATE_CHANGED');
   }
 
   /** Empty until the transport calls setTargetPortGroups (alua.ts then reports the command's own port). */
@@ -96,19 +150,29 @@ export class ScsiTargetDevice implements TargetView, TargetPortGroupSource {
    */
   async setLuns(luns: Map<number, LunEntry>): Promise<void> {
     const old = new Map(this.#lus);
-    this.#lus.clear();
+    const kept = new Set<number>();
     for (const [lun, entry] of luns) {
       const prev = old.get(lun);
-      if (prev && prev.config.id === entry.id && prev.backstore === entry.backstore && prev.blockSize === entry.blockSize) {
-        prev.config = entry;
-        this.#lus.set(lun, prev);
-        old.delete(lun);
-      } else {
-        this.#lus.set(lun, this.#newLogicalUnit(lun, entry));
+      const given = this.#given.get(lun);
+      if (prev && given && given.id === entry.id && given.backstore === entry.backstore && given.blockSize === entry.blockSize) {
+        // a shared LU keeps the backstore it runs on (entry's may be this device's closed duplicate)
+        prev.config = entry.backstore === prev.backstore ? entry : { ...entry, backstore: prev.backstore };
+        this.#given.set(lun, entry);
+        kept.add(lun);
       }
     }
-    const stillUsed = new Set([...this.#lus.values()].map((lu) => lu.backstore));
-    for (const lu of old.values()) if (!stillUsed.has(lu.backstore)) await lu.backstore.close();
+    // release what goes before mapping what comes (a store re-described with a new identity becomes a new LU),
+    // without closing a backstore the new map still uses
+    const reused = new Set([...luns.values()].map((e) => e.backstore));
+    for (const [lun, lu] of old) {
+      if (kept.has(lun)) continue;
+      const token = this.#listeners.get(lun);
+      this.#lus.delete(lun);
+      this.#given.delete(lun);
+      this.#listeners.delete(lun);
+      await this.#unmap(lu, token, false, reused);
+    }
+    for (const [lun, entry] of luns) if (!kept.has(lun)) this.#map(lun, entry);
     for (const lu of this.#lus.values()) lu.unitAttentions.establish('REPORTED_LUNS_DATA_HAS_CHANGED');
   }
 
@@ -181,16 +245,12 @@ export class ScsiTargetDevice implements TargetView, TargetPortGroupSource {
   }
 
   async close(): Promise<void> {
-    const backstores = new Set([...this.#lus.values()].map((lu) => lu.backstore));
+    const mapped = [...this.#lus];
+    const tokens = new Map(this.#listeners);
     this.#lus.clear();
-    for (const bs of backstores) {
-      try {
-        await bs.flush();
-      } catch (err) {
-        this.#log(`flush of ${bs.path} at close failed: ${(err as Error).message}`);
-      }
-      await bs.close();
-    }
+    this.#given.clear();
+    this.#listeners.clear();
+    for (const [lun, lu] of mapped) await this.#unmap(lu, tokens.get(lun), true);
   }
 
   async execute(req: ScsiRequest): Promise<ScsiResponse> {
@@ -217,6 +277,11 @@ export class ScsiTargetDevice implements TargetView, TargetPortGroupSource {
         if (ua) throw new ScsiError(ua); // SAM-5 §5.14.1
       }
       if (!spec) throw this.#unsupported(req.cdb);
+      // SPC-4 §5.16.2.4.4/5: a port in standby or unavailable state serves only a few commands (alua.ts)
+      if (lu && this.#portGroups.length > 0) {
+        const refusal = accessStateRefusal(accessStateOf(this.#portGroups, req.nexus), KEY_OF.get(spec));
+        if (refusal) throw new ScsiError(refusal);
+      }
       if (lu) {
         // SPC-2 §5.5.1 / SPC-4 §5.13.1 Table 66; an unclassified command is treated as a write (the safe side).
         if (lu.reservations.conflicts(req.nexus, ACCESS_OF.get(spec) ?? 'write')) throw new ReservationConflict(spec.name);

@@ -28,6 +28,26 @@ function overlaps(a: Held, start: number, end: number): boolean {
 export class LbaRangeLock {
   readonly #held: Held[] = [];
   readonly #waiting: Waiter[] = [];
+  /** Holders whose write readers must not see half of (WRITE ATOMIC, COMPARE AND WRITE); see readersMustWait. */
+  #atomicHolders = 0;
+
+  /**
+   * SBC-4 §4.29.1: a read that overlaps an atomic write returns all old or all new data. Reads take no lock while
+   * no atomic write is running (the hot path: one integer compare); while one is, they queue on the range too.
+   */
+  get readersMustWait(): boolean {
+    return this.#atomicHolders > 0;
+  }
+
+  /** Run `fn` holding [lba, lba + blocks) with readers of the range held off as well (readersMustWait). */
+  async runAtomic<T>(lba: number, blocks: number, fn: () => Promise<T>): Promise<T> {
+    this.#atomicHolders++;
+    try {
+      return await this.run(lba, blocks, fn);
+    } finally {
+      this.#atomicHolders--;
+    }
+  }
 
   /** Blocks [lba, lba + blocks) — resolved synchronously (a Release) when nothing overlaps, else a Promise. */
   acquire(lba: number, blocks: number): Release | Promise<Release> {

@@ -29,8 +29,12 @@ export class LogicalUnit {
   /** SCSI-2 and persistent reservations (reservations.ts); persistent state restored from prStatePath if APTPL. */
   readonly reservations = new Reservations();
   readonly prStore: PrStore | undefined;
-  /** PREEMPT AND ABORT (SPC-4 §5.13.11.4.4): the transport aborts the preempted nexuses' tasks; set by the device. */
-  onPreemptAbort: ((nexusIds: string[], lun: number) => void) | undefined;
+  /**
+   * PREEMPT AND ABORT (SPC-4 §5.13.11.4.4): the transport aborts the preempted nexuses' tasks. One listener per device
+   * the LU is mapped through (a LU shared by several targets, shared-units.ts, has one per target, each with the LUN
+   * number it has there).
+   */
+  readonly preemptAbortListeners = new Map<object, (nexusIds: string[]) => void>();
   /**
    * SBC-4 §4.7.3.8 soft threshold: sampled on writes (file free space relative to the LUN size) or fed through
    * ScsiTargetDevice.setPoolUsage. Inert while config.softThresholdPercent is unset (read at every sample).
@@ -38,6 +42,7 @@ export class LogicalUnit {
   readonly softThreshold: SoftThreshold;
 
   constructor(
+    /** The LUN number of the first mapping (a shared LU may have other numbers in other targets; informational). */
     readonly lun: number,
     /** Replaced (not mutated) by ScsiTargetDevice.setLuns when the same LU is re-described. */
     public config: LunEntry,
@@ -66,6 +71,11 @@ export class LogicalUnit {
       this.reservations.reservation = saved.reservation;
       this.reservations.aptpl = true;
     }
+  }
+
+  /** Abort the tasks of these I_T nexuses on this LU, in every target it is mapped through. */
+  preemptAbort(nexusIds: string[]): void {
+    for (const listener of this.preemptAbortListeners.values()) listener(nexusIds);
   }
 
   get backstore(): Backstore {

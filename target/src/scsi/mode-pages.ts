@@ -6,14 +6,17 @@ import type { CommandContext, CommandResult } from './command.ts';
 import type { LogicalUnit, ModeState } from './logical-unit.ts';
 import { truncate } from './cdb.ts';
 import { ScsiError, invalidCdbField, invalidParameterField } from './sense.ts';
+import { lbpThresholdDescriptor } from './provisioning-mode-page.ts';
 
 interface ModePageDef {
   code: number;
+  /** SPC-4 §7.5.7: 0 for a page_0 format page; otherwise the sub_page format (SPF 1, 4-byte header). */
+  subpage: number;
   name: string;
-  /** Whole page length including the 2-byte header. */
+  /** Whole page length including the header (2 bytes page_0, 4 bytes sub_page). */
   length: number;
-  /** Page bytes for a mode state (current or default). */
-  build(state: ModeState): Buffer;
+  /** Page bytes for a mode state (current or default) of this LU. */
+  build(state: ModeState, lu: LogicalUnit): Buffer;
   /** Changeable mask bytes (SPC-4 §6.11: PC 01b). */
   changeable: readonly number[];
   /** Fold an accepted MODE SELECT page into the state. */
@@ -28,6 +31,21 @@ function page(code: number, length: number, fill: (b: Buffer) => void): Buffer {
   return b;
 }
 
+const SPF = 0x40; // SPC-4 §7.5.7: sub_page format
+
+/** SPC-4 §7.5.7 Table 452: a sub_page format page (SPF 1, SUBPAGE CODE, two-byte PAGE LENGTH). */
+function subPage(code: number, subpage: number, length: number, fill: (b: Buffer) => void): Buffer {
+  const b = Buffer.alloc(length);
+  b[0] = SPF | code;
+  b[1] = subpage;
+  b.writeUInt16BE(length - 4, 2);
+  fill(b);
+  return b;
+}
+
+/** SBC-4 §6.5.8: one threshold descriptor (the soft threshold) after the 16-byte page head. */
+const LBP_PAGE_LENGTH = 16 + 8;
+
 function mask(length: number, bits: Record<number, number>): number[] {
   const m = new Array<number>(length).fill(0);
   for (const [at, v] of Object.entries(bits)) m[Number(at)] = v;
@@ -41,6 +59,7 @@ const SWP = 0x08; // SPC-4 §7.5.8 control page byte 4 bit 3
 export const MODE_PAGES: readonly ModePageDef[] = [
   {
     code: 0x08,
+    subpage: 0,
     name: 'caching', // SBC-4 §6.5.5
     length: 20,
     build: (s) => page(0x08, 20, (b) => (b[2] = s.writeCacheEnabled ? WCE : 0)), // RCD 0: read cache on
@@ -49,6 +68,7 @@ export const MODE_PAGES: readonly ModePageDef[] = [
   },
   {
     code: 0x0a,
+    subpage: 0,
     name: 'control', // SPC-4 §7.5.8
     length: 12,
     build: (s) =>
@@ -66,10 +86,23 @@ export const MODE_PAGES: readonly ModePageDef[] = [
   },
   {
     code: 0x1c,
+    subpage: 0,
     name: 'informational exceptions control', // SPC-4 §7.5.11
     length: 12,
     build: () => page(0x1c, 12, (b) => (b[2] = 0x08)), // DEXCPT: no informational exceptions reported
     changeable: mask(12, {}),
+    apply: () => {},
+  },
+  {
+    // SBC-4 §6.5.8 Logical Block Provisioning: the soft threshold of --soft-threshold (provisioning-mode-page.ts).
+    // SITUA 0: the UA goes to every I_T nexus (provisioning-threshold.ts). Nothing is changeable: the threshold is
+    // the appliance's setting, not an initiator's.
+    code: 0x1c,
+    subpage: 0x02,
+    name: 'logical block provisioning',
+    length: LBP_PAGE_LENGTH,
+    build: (_s, lu) => subPage(0x1c, 0x02, LBP_PAGE_LENGTH, (b) => lbpThresholdDescriptor(lu).copy(b, 16)),
+    changeable: mask(LBP_PAGE_LENGTH, {}),
     apply: () => {},
   },
 ];
@@ -117,12 +150,15 @@ export function modeSense(ctx: CommandContext, ten: boolean): CommandResult {
   if (pc === PageControl.SAVED) {
     throw new ScsiError('SAVING_PARAMETERS_NOT_SUPPORTED', { fieldPointer: { cd: true, byte: 2, bit: 7 } });
   }
-  if (subpage !== SUBPAGE_NONE && subpage !== SUBPAGE_ALL) throw invalidCdbField(3);
-  const defs = pageCode === ALL_PAGES ? MODE_PAGES : MODE_PAGES.filter((p) => p.code === pageCode);
-  if (defs.length === 0) throw invalidCdbField(2, 5);
+  const defs = selectPages(pageCode, subpage);
+  if (defs.length === 0) {
+    // SPC-4 §6.11: a page or subpage the LU does not have → INVALID FIELD IN CDB at the field that names it
+    if (pageCode === ALL_PAGES || MODE_PAGES.some((p) => p.code === pageCode)) throw invalidCdbField(3);
+    throw invalidCdbField(2, 5);
+  }
 
   const state = pc === PageControl.DEFAULT ? defaultState(lu) : lu.mode;
-  const pages = defs.map((d) => (pc === PageControl.CHANGEABLE ? changeablePage(d) : d.build(state)));
+  const pages = defs.map((d) => (pc === PageControl.CHANGEABLE ? changeablePage(d) : d.build(state, lu)));
   const descriptors = dbd ? Buffer.alloc(0) : blockDescriptor(lu, llbaa);
 
   let header: Buffer;
@@ -142,10 +178,28 @@ export function modeSense(ctx: CommandContext, ten: boolean): CommandResult {
   return { data: truncate(Buffer.concat([header, descriptors, ...pages]), allocLength) };
 }
 
+/**
+ * SPC-4 §6.11 Table 97 (PAGE CODE / SUBPAGE CODE): 3Fh/00h every page_0 page; 3Fh/FFh every page and subpage;
+ * xxh/FFh page xxh and all its subpages; xxh/yyh that one page. Ascending by page, then subpage.
+ */
+export function selectPages(pageCode: number, subpage: number): ModePageDef[] {
+  return MODE_PAGES.filter((p) => {
+    if (pageCode === ALL_PAGES) return subpage === SUBPAGE_ALL || (subpage === SUBPAGE_NONE && p.subpage === 0);
+    if (p.code !== pageCode) return false;
+    return subpage === SUBPAGE_ALL || p.subpage === subpage;
+  });
+}
+
 function changeablePage(d: ModePageDef): Buffer {
   const b = Buffer.from(d.changeable);
-  b[0] = d.code;
-  b[1] = d.length - 2;
+  if (d.subpage === 0) {
+    b[0] = d.code;
+    b[1] = d.length - 2;
+  } else {
+    b[0] = SPF | d.code;
+    b[1] = d.subpage;
+    b.writeUInt16BE(d.length - 4, 2);
+  }
   return b;
 }
 
@@ -187,16 +241,19 @@ export async function modeSelect(ctx: CommandContext, ten: boolean): Promise<Com
     if (o + 2 > data.length) throw new ScsiError('PARAMETER_LIST_LENGTH_ERROR');
     const b0 = data[o]!;
     if (b0 & 0x80) throw invalidParameterField(o, 7); // PS is reserved in MODE SELECT (SPC-4 §7.5.7)
-    if (b0 & 0x40) throw invalidParameterField(o, 6); // SPF: we have no subpages
-    const def = MODE_PAGES.find((p) => p.code === (b0 & 0x3f));
-    if (!def) throw invalidParameterField(o, 5);
-    const pageLength = data[o + 1]! + 2;
-    if (pageLength !== def.length) throw invalidParameterField(o + 1);
+    const spf = (b0 & SPF) !== 0;
+    if (spf && o + 4 > data.length) throw new ScsiError('PARAMETER_LIST_LENGTH_ERROR');
+    const subpage = spf ? data[o + 1]! : 0;
+    const def = MODE_PAGES.find((p) => p.code === (b0 & 0x3f) && p.subpage === subpage && (p.subpage !== 0) === spf);
+    if (!def) throw invalidParameterField(spf && MODE_PAGES.some((p) => p.code === (b0 & 0x3f)) ? o + 1 : o, spf ? undefined : 5);
+    const headLength = spf ? 4 : 2;
+    const pageLength = (spf ? data.readUInt16BE(o + 2) : data[o + 1]!) + headLength;
+    if (pageLength !== def.length) throw invalidParameterField(spf ? o + 2 : o + 1);
     if (o + pageLength > data.length) throw new ScsiError('PARAMETER_LIST_LENGTH_ERROR');
     const incoming = data.subarray(o, o + pageLength);
-    const current = def.build(lu.mode);
+    const current = def.build(lu.mode, lu);
     // SPC-4 §6.9: a bit that is not changeable must be sent with its current value.
-    for (let i = 2; i < pageLength; i++) {
+    for (let i = headLength; i < pageLength; i++) {
       const wrong = (incoming[i]! ^ current[i]!) & ~def.changeable[i]!;
       if (wrong) throw invalidParameterField(o + i, highestBit(wrong));
     }

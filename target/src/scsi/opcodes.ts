@@ -5,7 +5,7 @@
  * OPERATION CODE (SPC-4 §4.2.5.1). SANITIZE (48h) is deliberately absent: it is optional (SBC-4 §5.30), erasing a
  * whole LU from one CDB is not something a shared appliance should offer, and "invalid command operation code" is
  * the answer that tells an initiator plainly it is not supported. ORWRITE(32) (variable-length 7Fh) and WRITE
- * ATOMIC are absent too.
+ * ATOMIC(32) are absent too.
  */
 import type { CommandSpec, OpcodeSlot } from './command.ts';
 import { inquiry } from './inquiry.ts';
@@ -37,6 +37,7 @@ import { extendedCopy } from './xcopy.ts';
 import { receiveCopyResults } from './copy-results.ts';
 import { EXTENDED_COPY_OPCODE, ExtendedCopyAction, RECEIVE_COPY_RESULTS_OPCODE, ReceiveCopyAction } from './copy-limits.ts';
 import { reportTargetPortGroups } from './alua.ts';
+import { writeAtomic16 } from './write-atomic.ts';
 
 const QUICK = { nominal: 1, recommended: 10 } as const;
 const IO = { nominal: 1, recommended: 30 } as const;
@@ -103,6 +104,8 @@ export const COMMANDS = {
   PRE_FETCH_16: { name: 'PRE-FETCH(16)', cdbLength: 16, usage: [0x90, 0x02, ...LBA8, ...LEN4, GRP, C], timeout: IO, dataDirection: 'none', handler: (c) => preFetch(c, 16) },
   SYNCHRONIZE_CACHE_16: { name: 'SYNCHRONIZE CACHE(16)', cdbLength: 16, usage: [0x91, 0x06, ...LBA8, ...LEN4, GRP, C], timeout: FLUSH, dataDirection: 'none', handler: (c) => synchronizeCache(c, 16) },
   WRITE_SAME_16: { name: 'WRITE SAME(16)', cdbLength: 16, usage: [0x93, WS16_B1, ...LBA8, ...LEN4, GRP, C], timeout: BULK, dataDirection: 'out', handler: (c) => writeSame(c, 16) },
+  // SBC-4 §5.48 WRITE ATOMIC(16): byte 1 WRPROTECT DPO FUA; LBA; ATOMIC BOUNDARY (10..11); TRANSFER LENGTH (12..13)
+  WRITE_ATOMIC_16: { name: 'WRITE ATOMIC(16)', cdbLength: 16, usage: [0x9c, 0xf8, ...LBA8, F, F, F, F, GRP, C], timeout: IO, dataDirection: 'out', handler: writeAtomic16 },
   READ_CAPACITY_16: { name: 'READ CAPACITY(16)', cdbLength: 16, usage: [0x9e, 0x10, ...LBA8, ...LEN4, 0x01, C], timeout: QUICK, dataDirection: 'in', handler: readCapacity16 },
   // SBC-4 §5.22 GET LBA STATUS: SERVICE ACTION IN(16) service action 12h
   GET_LBA_STATUS: { name: 'GET LBA STATUS', cdbLength: 16, usage: [0x9e, 0x12, ...LBA8, ...LEN4, 0, C], timeout: QUICK, dataDirection: 'in', handler: getLbaStatus },

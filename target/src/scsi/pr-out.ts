@@ -17,6 +17,7 @@ import {
 import { ScsiError, invalidCdbField, invalidParameterField } from './sense.ts';
 import type { SenseReason } from './sense.ts';
 import { decodeTransportId } from './transport-id.ts';
+import { targetPortGroupsOf } from './alua.ts';
 import type { Nexus } from './types.ts';
 
 /** SPC-4 §6.17.2 Table 176: PR OUT service actions. */
@@ -115,7 +116,7 @@ class Change {
 async function commit(change: Change, persist: boolean): Promise<CommandResult> {
   const { lu } = change;
   for (const [ids, reason] of change.attentions) for (const id of ids) lu.unitAttentions.establishFor(id, reason);
-  if (change.aborted.length > 0) lu.onPreemptAbort?.(change.aborted, lu.lun);
+  if (change.aborted.length > 0) lu.preemptAbort(change.aborted);
   if (persist && lu.prStore) await lu.prStore.save(lu.reservations);
   return {};
 }
@@ -312,13 +313,17 @@ async function registerAndMove(ctx: CommandContext, lu: LogicalUnit): Promise<Co
   const { id } = decodeTransportId(list, BASIC_LIST_LENGTH, BASIC_LIST_LENGTH + tidLength);
   // iSCSI needs the initiator port (ISID) to name one I_T nexus.
   if (id.isid === undefined) throw invalidParameterField(BASIC_LIST_LENGTH, 7);
-  if (rtpi !== nexus.relativeTargetPortId) throw invalidParameterField(18); // one target port per target here
+  // SPC-4 §5.13.8: RELATIVE TARGET PORT IDENTIFIER names the destination's target port — here any port of this
+  // target (one per portal group, alua.ts). A LU shared with another target (shared-units.ts) has ports there too,
+  // but those relative ids repeat per target, so a move never leaves the target it was asked through.
+  const destGroup = targetPortGroupsOf(ctx.target, nexus).find((g) => g.relativePortIds.includes(rtpi));
+  if (!destGroup) throw invalidParameterField(18);
   const dest: Nexus = {
     id: '',
     initiatorName: id.initiatorName,
     isid: Buffer.from(id.isid, 'hex'),
     targetName: nexus.targetName,
-    targetPortalGroupTag: nexus.targetPortalGroupTag,
+    targetPortalGroupTag: destGroup.id,
     relativeTargetPortId: rtpi,
   };
   if (registrationCovers(own, dest)) throw invalidParameterField(BASIC_LIST_LENGTH);

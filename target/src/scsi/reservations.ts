@@ -83,6 +83,7 @@ export const RESERVATION_ACCESS = {
   MODE_SELECT_10: 'write',
   MODE_SENSE_10: 'read',
   ORWRITE_16: 'write',
+  WRITE_ATOMIC_16: 'write',
   COMPARE_AND_WRITE: 'write',
   READ_16: 'read',
   WRITE_16: 'write',

@@ -54,7 +54,12 @@ export async function read(ctx: CommandContext, size: CdbSize): Promise<CommandR
   if (range.blocks === 0) return { data: Buffer.alloc(0) }; // SBC-4: not an error, nothing read
   throwIfAborted(ctx);
   // FUA on a read means "from the medium": the page cache is coherent with it, so nothing to do.
-  const data = await lu.backstore.read(byteOffset(lu, range.lba), range.blocks * lu.blockSize);
+  const offset = byteOffset(lu, range.lba);
+  const length = range.blocks * lu.blockSize;
+  const lock = lbaLockOf(lu.backstore);
+  // SBC-4 §4.29.1: never half of an atomic write (WRITE ATOMIC, COMPARE AND WRITE) in flight on these blocks
+  if (lock.readersMustWait) return { data: await lock.run(Number(range.lba), range.blocks, () => lu.backstore.read(offset, length)) };
+  const data = await lu.backstore.read(offset, length);
   return { data };
 }
 
@@ -66,6 +71,11 @@ export async function read(ctx: CommandContext, size: CdbSize): Promise<CommandR
  */
 export function withBlocks<T>(lu: LogicalUnit, lba: bigint, blocks: number, fn: () => Promise<T>): Promise<T> {
   return lbaLockOf(lu.backstore).run(Number(lba), blocks, fn);
+}
+
+/** withBlocks for a write no reader may see half of (SBC-4 §4.29: WRITE ATOMIC, COMPARE AND WRITE). */
+export function withBlocksAtomic<T>(lu: LogicalUnit, lba: bigint, blocks: number, fn: () => Promise<T>): Promise<T> {
+  return lbaLockOf(lu.backstore).runAtomic(Number(lba), blocks, fn);
 }
 
 export function checkWritable(lu: LogicalUnit): void {

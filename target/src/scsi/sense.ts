@@ -41,6 +41,9 @@ export const SENSE_REASONS = {
   SOFTWARE_WRITE_PROTECTED: { key: SenseKey.DATA_PROTECT, asc: 0x27, ascq: 0x02 },
   MISCOMPARE_DURING_VERIFY: { key: SenseKey.MISCOMPARE, asc: 0x1d, ascq: 0x00 },
   MEDIUM_NOT_PRESENT: { key: SenseKey.NOT_READY, asc: 0x3a, ascq: 0x00 },
+  // SPC-4 §5.16.2.4.4 / §5.16.2.4.5: a command the target port group's ALUA state does not allow
+  LOGICAL_UNIT_NOT_ACCESSIBLE_STANDBY: { key: SenseKey.NOT_READY, asc: 0x04, ascq: 0x0b },
+  LOGICAL_UNIT_NOT_ACCESSIBLE_UNAVAILABLE: { key: SenseKey.NOT_READY, asc: 0x04, ascq: 0x0c },
   UNRECOVERED_READ_ERROR: { key: SenseKey.MEDIUM_ERROR, asc: 0x11, ascq: 0x00 },
   WRITE_ERROR: { key: SenseKey.MEDIUM_ERROR, asc: 0x0c, ascq: 0x00 },
   INTERNAL_TARGET_FAILURE: { key: SenseKey.HARDWARE_ERROR, asc: 0x44, ascq: 0x00 },
@@ -55,6 +58,8 @@ export const SENSE_REASONS = {
   I_T_NEXUS_LOSS_OCCURRED: { key: SenseKey.UNIT_ATTENTION, asc: 0x29, ascq: 0x07 },
   MODE_PARAMETERS_CHANGED: { key: SenseKey.UNIT_ATTENTION, asc: 0x2a, ascq: 0x01 },
   CAPACITY_DATA_HAS_CHANGED: { key: SenseKey.UNIT_ATTENTION, asc: 0x2a, ascq: 0x09 },
+  // SPC-4 §5.16.2.5: a target port group's asymmetric access state changed (implicit transition)
+  ASYMMETRIC_ACCESS_STATE_CHANGED: { key: SenseKey.UNIT_ATTENTION, asc: 0x2a, ascq: 0x06 },
   REPORTED_LUNS_DATA_HAS_CHANGED: { key: SenseKey.UNIT_ATTENTION, asc: 0x3f, ascq: 0x0e },
   // SBC-4 §4.7.3.8: free space for a thin-provisioned LU fell below the configured soft threshold
   THIN_PROVISIONING_SOFT_THRESHOLD_REACHED: { key: SenseKey.UNIT_ATTENTION, asc: 0x38, ascq: 0x07 },

@@ -7,6 +7,7 @@ import type { Nexus } from './types.ts';
 import type { LogicalUnit } from './logical-unit.ts';
 import { asciiField } from './cdb.ts';
 import { thirdPartyCopyVpdBody } from './copy-limits.ts';
+import { thresholdExponent } from './provisioning-mode-page.ts';
 
 /** Peripheral device type 00h: direct access block device (SPC-4 §6.6.2 Table 141). */
 export const DEVICE_TYPE_DISK = 0x00;
@@ -42,6 +43,31 @@ export const PROVISIONING = {
   /** OPTIMAL UNMAP GRANULARITY: the file system block a punched hole frees (ext4/xfs: 4 KiB). */
   unmapGranularityBytes: 4096,
 } as const satisfies Record<string, number>;
+
+/**
+ * WRITE ATOMIC(16) limits (SBC-4 §4.29, VPD B0h bytes 44..63). MAXIMUM ATOMIC TRANSFER LENGTH 1 MiB: the range lock
+ * makes any length atomic against other commands, and 1 MiB keeps the held range (and a waiting ATS) short. No
+ * ATOMIC ALIGNMENT / GRANULARITY restriction (0 = none) and no atomic boundary support (write-atomic.ts).
+ */
+export const ATOMIC = { maxTransferBytes: 1024 * 1024 } as const;
+
+export interface AtomicLimits {
+  maxTransferBlocks: number;
+  alignment: number;
+  granularity: number;
+  maxTransferWithBoundaryBlocks: number;
+  maxBoundarySize: number;
+}
+
+export function atomicLimits(blockSize: number): AtomicLimits {
+  return {
+    maxTransferBlocks: Math.floor(Math.min(ATOMIC.maxTransferBytes, MAX_TRANSFER_BYTES) / blockSize),
+    alignment: 0,
+    granularity: 0,
+    maxTransferWithBoundaryBlocks: 0,
+    maxBoundarySize: 0,
+  };
+}
 
 export interface ProvisioningLimits {
   maxCompareAndWriteBlocks: number;
@@ -181,6 +207,12 @@ function blockLimits(lu: LogicalUnit): Buffer {
   b.writeUInt32BE(limits.unmapGranularityBlocks, 28 - 4); // OPTIMAL UNMAP GRANULARITY
   b.writeUInt32BE(0x80000000, 32 - 4); // UGAVALID 1, UNMAP GRANULARITY ALIGNMENT 0 (holes align to file offset 0)
   b.writeBigUInt64BE(BigInt(limits.maxWriteSameBlocks), 36 - 4); // MAXIMUM WRITE SAME LENGTH
+  const atomic = atomicLimits(lu.blockSize);
+  b.writeUInt32BE(atomic.maxTransferBlocks, 44 - 4); // MAXIMUM ATOMIC TRANSFER LENGTH
+  b.writeUInt32BE(atomic.alignment, 48 - 4); // ATOMIC ALIGNMENT (0: none)
+  b.writeUInt32BE(atomic.granularity, 52 - 4); // ATOMIC TRANSFER LENGTH GRANULARITY (0: none)
+  b.writeUInt32BE(atomic.maxTransferWithBoundaryBlocks, 56 - 4); // MAXIMUM ATOMIC TRANSFER LENGTH WITH ATOMIC BOUNDARY
+  b.writeUInt32BE(atomic.maxBoundarySize, 60 - 4); // MAXIMUM ATOMIC BOUNDARY SIZE (0: ATOMIC BOUNDARY must be 0)
   return vpdPage(lu, 0xb0, b);
 }
 
@@ -199,11 +231,12 @@ const ProvisioningType = { RESOURCE: 0x1, THIN: 0x2 } as const;
  * SBC-4 §6.6.6 Logical Block Provisioning VPD page: UNMAP (LBPU), WRITE SAME(16)/(10) with UNMAP (LBPWS/LBPWS10)
  * are implemented; LBPRZ 001b because a deallocated block reads zeros (punched hole, or the zero-fill fallback);
  * ANC_SUP 0 (no anchored state); DP 0 (no provisioning group descriptor). Thin provisioned when deallocation
- * really frees space (punch-hole), resource provisioned when it can only write zeros.
+ * really frees space (punch-hole), resource provisioned when it can only write zeros. THRESHOLD EXPONENT: threshold
+ * sets of 1 MiB, the unit of the soft threshold descriptor in the Logical Block Provisioning mode page.
  */
 function logicalBlockProvisioning(lu: LogicalUnit): Buffer {
   const b = Buffer.alloc(4);
-  b[0] = 0; // THRESHOLD EXPONENT: no thresholds
+  b[0] = thresholdExponent(lu.blockSize); // THRESHOLD EXPONENT: the soft threshold's unit (mode page 1Ch/02h)
   b[1] = Lbp.LBPU | Lbp.LBPWS | Lbp.LBPWS10 | Lbp.LBPRZ_ZEROS;
   b[2] = lu.backstore.discardMethod === 'punch-hole' ? ProvisioningType.THIN : ProvisioningType.RESOURCE;
   return vpdPage(lu, 0xb2, b);
