@@ -5,7 +5,8 @@ import { mkdtemp, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { NOBODY, allowedInitiatorsOf } from '../src/daemon/acl.ts';
+import { accessRulesOf } from '../src/daemon/acl.ts';
+import { initiatorAllowed } from '../src/iscsi/target-config.ts';
 import { TargetRuntime } from '../src/daemon/runtime.ts';
 import { StateProblems, validateState } from '../src/daemon/state.ts';
 import type { DesiredState } from '../src/daemon/state.ts';
@@ -84,15 +85,19 @@ test('validateState names every bad field at once and never echoes a secret', ()
   assert.ok(!problems.join(' ').includes('short'), 'the secret value is not in the message');
 });
 
-test('ACL mapping: deny by default, wildcard entries admit everyone, network-restricted entries fail closed', () => {
-  assert.deepEqual(allowedInitiatorsOf([]).allowedInitiators, [NOBODY]);
-  assert.deepEqual(allowedInitiatorsOf([{ group: 'any', initiators: [], networks: [] }]).allowedInitiators, []);
-  assert.deepEqual(allowedInitiatorsOf([{ group: 'g', initiators: ['IQN.1994-05.com.example:B', 'iqn.1994-05.com.example:a'], networks: [] }]).allowedInitiators, [
-    'iqn.1994-05.com.example:a',
-    'iqn.1994-05.com.example:b',
-  ]);
-  const net = allowedInitiatorsOf([{ group: 'lab', initiators: [], networks: ['10.0.0.0/8'] }]);
-  assert.deepEqual(net, { allowedInitiators: [NOBODY], unenforced: ['lab'] });
+test('ACL mapping: deny by default, wildcard entries admit everyone, network entries check the address', () => {
+  const allowed = (acl: Parameters<typeof accessRulesOf>[0], name: string, address?: string) =>
+    initiatorAllowed({ allowedInitiators: [], access: accessRulesOf(acl) }, name, address);
+  assert.equal(allowed([], 'iqn.1994-05.com.example:a', '127.0.0.1'), false);
+  assert.equal(allowed([{ group: 'any', initiators: [], networks: [] }], 'iqn.1994-05.com.example:a'), true);
+  const named = [{ group: 'g', initiators: ['IQN.1994-05.com.example:B', 'iqn.1994-05.com.example:a'], networks: [] }];
+  assert.deepEqual(accessRulesOf(named)[0]!.initiators, ['iqn.1994-05.com.example:a', 'iqn.1994-05.com.example:b']);
+  assert.equal(allowed(named, 'iqn.1994-05.com.example:b'), true);
+  assert.equal(allowed(named, 'iqn.1994-05.com.example:c'), false);
+  const lab = [{ group: 'lab', initiators: [], networks: ['10.0.0.0/8'] }];
+  assert.equal(allowed(lab, 'iqn.1994-05.com.example:a', '10.9.8.7'), true);
+  assert.equal(allowed(lab, 'iqn.1994-05.com.example:a', '192.0.2.1'), false);
+  assert.equal(allowed(lab, 'iqn.1994-05.com.example:a'), false, 'no address: fail closed');
 });
 
 test('a target with no ACL admits nobody; the ACL admits only its initiators', async () => {

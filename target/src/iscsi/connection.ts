@@ -52,6 +52,8 @@ export class Connection implements SessionConnection {
   private idleTimer: NodeJS.Timeout | undefined;
   private lastActivity = Date.now();
   readonly remote: string;
+  /** The initiator's IP address (the TCP peer), for ACL rules that restrict networks. */
+  readonly peerAddress: string | undefined;
   /** The portal this connection reached, as `addr:port` (its local end). */
   readonly portalAddress: string;
 
@@ -61,6 +63,7 @@ export class Connection implements SessionConnection {
     private readonly services: ConnectionServices,
   ) {
     this.id = `c${++connectionCounter}`;
+    this.peerAddress = socket.remoteAddress;
     this.remote = formatPortal(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
     this.portalAddress = formatPortal(socket.localAddress ?? '?', socket.localPort ?? 0);
     this.statSN = 1;

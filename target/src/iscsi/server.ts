@@ -34,7 +34,9 @@ export interface ServerOptions {
   targets: TargetEntry[];
   log: Logger;
   /** CHAP required for discovery sessions; undefined = open discovery. */
-  discoveryChap?: ChapCredential;
+  discoveryChap?: ChapCredential | undefined;
+  /** Mutual CHAP for discovery sessions: the target answers the initiator's challenge with this (needs discoveryChap). */
+  discoveryMutualChap?: ChapCredential | undefined;
   nopIntervalMs?: number;
   nopTimeoutMs?: number;
 }
@@ -46,12 +48,14 @@ export class IscsiServer {
   private nextTsih = 1;
   readonly targets = new Map<string, TargetEntry>();
   private readonly services: ConnectionServices;
+  /** Callbacks waiting for a session to end (endSession). */
+  private readonly endWaiters = new Map<Session, Array<() => void>>();
 
   constructor(readonly o: ServerOptions) {
     for (const t of o.targets) this.addTarget(t);
     this.services = {
       log: o.log,
-      directoryFor: (conn) => this.directoryFor(conn.socket.localAddress),
+      directoryFor: (conn) => this.directoryFor(conn.socket.localAddress, conn.peerAddress),
       establish: (conn, outcome) => this.establish(conn, outcome),
       nopIntervalMs: o.nopIntervalMs ?? 15_000,
       nopTimeoutMs: o.nopTimeoutMs ?? 30_000,
@@ -99,9 +103,10 @@ export class IscsiServer {
   /**
    * What the login and discovery layers may know of our targets (RFC 7143 §6.3, Appendix C), as seen from one
    * connection: a wildcard portal (0.0.0.0, ::) is announced as the address this connection reached, since an
-   * initiator cannot connect to "0.0.0.0" (what LIO does for its wildcard portal too).
+   * initiator cannot connect to "0.0.0.0" (what LIO does for its wildcard portal too). `peerAddress` (the
+   * initiator's end of the connection) is what ACL rules with networks are checked against.
    */
-  directoryFor(localAddress: string | undefined): TargetDirectory {
+  directoryFor(localAddress: string | undefined, peerAddress?: string): TargetDirectory {
     const local = localAddress?.startsWith('::ffff:') ? localAddress.slice(7) : localAddress;
     const localIsV6 = local?.includes(':') ?? false;
     // a wildcard portal is reachable at this connection's address only when it listens on the same family
@@ -114,10 +119,14 @@ export class IscsiServer {
       },
       allowInitiator: (info, initiatorName) => {
         const t = this.findTarget(info.name);
-        return t !== undefined && initiatorAllowed(t, initiatorName);
+        return t !== undefined && initiatorAllowed(t, initiatorName, peerAddress);
       },
       chapFor: (info, _initiatorName) => {
-        if (info === 'discovery') return this.o.discoveryChap;
+        if (info === 'discovery') {
+          const d = this.o.discoveryChap;
+          // RFC 7143 §12.1.3: the initiator may challenge the target back (mutual CHAP), for discovery too
+          return d && { user: d.user, secret: d.secret, ...(this.o.discoveryMutualChap ? { mutual: { ...this.o.discoveryMutualChap } } : {}) };
+        }
         const t = this.findTarget(info.name);
         if (!t?.chap) return undefined;
         return { user: t.chap.user, secret: t.chap.secret, ...(t.mutualChap ? { mutual: t.mutualChap } : {}) };
@@ -125,7 +134,7 @@ export class IscsiServer {
       // an initiator never learns of a target it may not log in to
       sendTargets: (initiatorName, which) =>
         [...this.targets.values()]
-          .filter((t) => initiatorAllowed(t, initiatorName) && (which === 'All' || t.name.toLowerCase() === which.toLowerCase()))
+          .filter((t) => initiatorAllowed(t, initiatorName, peerAddress) && (which === 'All' || t.name.toLowerCase() === which.toLowerCase()))
           .map((t) => ({
             name: t.name,
             addresses: this.o.portals
@@ -149,6 +158,8 @@ export class IscsiServer {
     const tpgt = target && targetPortalGroupTags(target).includes(conn.portal.portalGroupTag) ? conn.portal.portalGroupTag : target?.portalGroupTag;
     if (kind === 'Normal') {
       if (!target) throw new LoginFailure('TargetRemoved', 'the target went away during login');
+      // the ACL may have changed since the first login request was checked (RFC 7143 §11.13.5: 0202h)
+      if (!initiatorAllowed(target, outcome.initiatorName, conn.peerAddress)) throw new LoginFailure('AuthorizationFailure', `${outcome.initiatorName} is no longer allowed on ${target.name}`);
       // §6.3.5 session reinstatement: same initiator, ISID and target port → the old session is closed first
       for (const s of this.sessions.values()) {
         if (
@@ -177,7 +188,7 @@ export class IscsiServer {
       : undefined;
     const p = outcome.params;
     const text = new TextSession({
-      directory: this.directoryFor(conn.socket.localAddress),
+      directory: this.directoryFor(conn.socket.localAddress, conn.peerAddress),
       sessionType: kind,
       initiatorName: outcome.initiatorName,
       ...(outcome.target ? { target: outcome.target } : {}),
@@ -207,6 +218,9 @@ export class IscsiServer {
       onEnd: (s) => {
         if (this.sessions.get(s.tsih) === s) this.sessions.delete(s.tsih);
         conn.log(`session TSIH ${s.tsih} ended`);
+        const waiters = this.endWaiters.get(s);
+        this.endWaiters.delete(s);
+        for (const w of waiters ?? []) w();
       },
     });
     this.sessions.set(tsih, session);
@@ -228,16 +242,21 @@ export class IscsiServer {
    * a removed target ends its sessions; a target whose ACL no longer admits an initiator ends only that
    * initiator's sessions; CHAP changes apply to the next login. LUN changes go through the target's device
    * (`ScsiTargetDevice.setLuns`, which raises REPORTED LUNS DATA HAS CHANGED). Returns what it did.
+   *
+   * The whole table changes in one turn of the event loop (nothing is awaited before the last entry is in place
+   * and the last disallowed session ended), so no login and no command ever sees one target with part of its old
+   * settings and part of its new ones; only the devices of removed targets are closed afterwards.
    */
   async setTargets(entries: TargetEntry[]): Promise<{ added: string[]; removed: string[]; updated: string[]; sessionsEnded: number }> {
     const next = new Map(entries.map((t) => [t.name.toLowerCase(), t] as const));
     const result = { added: [] as string[], removed: [] as string[], updated: [] as string[], sessionsEnded: 0 };
+    const closing: TargetEntry['device'][] = [];
     for (const [key, old] of this.targets) {
       if (next.has(key)) continue;
       result.removed.push(old.name);
       result.sessionsEnded += this.endSessions((s) => s.target === old, `target ${old.name} removed`);
       this.targets.delete(key);
-      if (![...next.values()].some((t) => t.device === old.device)) await old.device.close();
+      if (![...next.values()].some((t) => t.device === old.device)) closing.push(old.device);
     }
     for (const [key, entry] of next) {
       const old = this.targets.get(key);
@@ -248,19 +267,45 @@ export class IscsiServer {
       }
       if (old === entry) continue;
       result.updated.push(entry.name);
-      // keep the live object (sessions hold it) and move the new settings onto it
-      Object.assign(old, entry);
-      if (!entry.extraPortalGroupTags) delete old.extraPortalGroupTags;
-      if (!entry.portalGroupStates) delete old.portalGroupStates;
+      replaceSettings(old, entry);
       this.wirePreemptAbort(old);
       this.wireCopyTargets(old);
       this.wirePortGroups(old);
       result.sessionsEnded += this.endSessions(
-        (s) => s.target === old && !initiatorAllowed(old, s.initiatorName),
+        (s) => s.target === old && !initiatorAllowed(old, s.initiatorName, s.o.conn.peerAddress),
         `initiator no longer allowed on ${old.name}`,
       );
     }
+    for (const device of closing) await device.close();
     return result;
+  }
+
+  /**
+   * Ends one session on an administrator's request: an Async Message asks the initiator to log out within
+   * `seconds` (RFC 7143 §11.9.1, AsyncEvent 1, Parameter3); a session still there then loses its connection (the
+   * same section: the target may simply terminate the transport connection). Resolves with how it ended;
+   * undefined when there is no session with that TSIH.
+   */
+  endSession(tsih: number, seconds = 2): Promise<'logged-out' | 'dropped'> | undefined {
+    const session = this.sessions.get(tsih);
+    if (!session) return undefined;
+    return new Promise((resolve) => {
+      let dropped = false;
+      const timer = setTimeout(() => {
+        if (this.sessions.get(tsih) !== session) return;
+        dropped = true;
+        session.o.conn.drop(`session TSIH ${tsih} did not log out within ${seconds} s of the request`);
+        session.end();
+      }, seconds * 1000 + 250);
+      const waiters = this.endWaiters.get(session) ?? [];
+      waiters.push(() => {
+        clearTimeout(timer);
+        resolve(dropped ? 'dropped' : 'logged-out');
+      });
+      this.endWaiters.set(session, waiters);
+      session.o.conn.log(`asking TSIH ${tsih} to log out (administrator request)`);
+      session.requestLogout(seconds);
+    });
   }
 
   private addTarget(entry: TargetEntry): void {
@@ -290,16 +335,17 @@ export class IscsiServer {
     setCopyTargetResolver(device, (designator, nexus) => {
       const initiator = nexus.initiatorName.toLowerCase();
       const own = nexus.targetName.toLowerCase();
+      const address = [...this.sessions.values()].find((s) => s.o.nexus?.id === nexus.id)?.o.conn.peerAddress;
       const reachable = [device, ...[...this.targets.values()]
         .filter((t) => t.device !== device)
-        .filter((t) => t.name.toLowerCase() === own || this.mayCopyVia(t, initiator))
+        .filter((t) => t.name.toLowerCase() === own || this.mayCopyVia(t, initiator, address))
         .map((t) => t.device)];
       return findByDesignator(reachable, designator);
     });
   }
 
-  private mayCopyVia(t: TargetEntry, initiator: string): boolean {
-    if (!initiatorAllowed(t, initiator)) return false;
+  private mayCopyVia(t: TargetEntry, initiator: string, address: string | undefined): boolean {
+    if (!initiatorAllowed(t, initiator, address)) return false;
     if (!t.chap) return true;
     for (const s of this.sessions.values()) if (s.target === t && s.initiatorName.toLowerCase() === initiator) return true;
     return false;
@@ -367,6 +413,17 @@ export class IscsiServer {
     for (const c of this.connections) c.drop('target shutting down');
     for (const t of this.targets.values()) await t.device.close();
   }
+}
+
+/**
+ * Moves a new entry's settings onto the live one (sessions and the device's callbacks hold the live object):
+ * every setting is replaced and none survives by omission — a key the new entry lacks (a removed CHAP secret,
+ * ACL, extra portal group) is deleted, not kept.
+ */
+function replaceSettings(live: TargetEntry, entry: TargetEntry): void {
+  const target = live as unknown as Record<string, unknown>;
+  for (const key of Object.keys(target)) if (!(key in entry)) delete target[key];
+  Object.assign(live, entry);
 }
 
 function isWildcard(host: string): boolean {

@@ -49,6 +49,8 @@ export interface SessionConnection {
   readonly id: string;
   /** The initiator's address and the portal it reached, `addr:port`. */
   readonly remote: string;
+  /** The initiator's IP address alone (ACL rules with networks are checked against it). */
+  readonly peerAddress?: string | undefined;
   readonly portalAddress: string;
   readonly digests: { headerDigest: boolean; dataDigest: boolean };
 }
