@@ -30,7 +30,9 @@ export async function busyReasons(ctx: LvmContext, lv: LvInfo, inUse?: InUseChec
   // A thin pool's device reads as open whenever lvm2 keeps its -tpool layer up; its users are its thin LVs.
   if (lv.open && lv.kind !== 'thin-pool') reasons.push('its device is open');
   const others = await listLvs(ctx, lv.vg);
-  const snaps = others.filter((o) => o.origin === lv.name).map((o) => o.name);
+  // a thick snapshot lives off its origin (lvremove would take it too); a thin snapshot or clone is an independent
+  // thin volume that merely records where it came from (lvmthin(7)), so it does not pin its origin
+  const snaps = others.filter((o) => o.origin === lv.name && o.kind === 'snapshot').map((o) => o.name);
   if (snaps.length) reasons.push(`it has snapshots (${snaps.join(', ')})`);
   const thins = others.filter((o) => o.pool === lv.name).map((o) => o.name);
   if (lv.kind === 'thin-pool' && thins.length) reasons.push(`the pool holds thin volumes (${thins.join(', ')})`);
