@@ -7,10 +7,16 @@ import { lunFormBody } from './forms.ts';
 import { PRESETS, PRESET_IDS, type PresetId } from './presets.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { Refresher } from './refresher.ts';
+import { StorageApi, type NewStorageLun, type StorageOverview } from './api-storage.ts';
+import './storage-lun-panel.ts';
+import { locationOptions, type LocationOption } from './storage-model.ts';
 
 // the UI follows changes made elsewhere (CLI, another browser) within a few seconds
 
-/** Storage → LUNs: list, create a file-backed LUN (size + preset), delete with a confirmation naming what is lost. */
+/**
+ * Storage → LUNs: list, create (size + preset; in LVM mode in a VG or a thin pool), delete with a confirmation naming
+ * what is lost; per LUN a Manage panel (storage-lun-panel.ts) for extend, snapshots, clone and schedules.
+ */
 export class LunsPage extends LitElement {
   static override properties = {
     api: { attribute: false },
@@ -24,6 +30,8 @@ export class LunsPage extends LitElement {
     preset: { state: true },
     loadError: { state: true },
     actionError: { state: true },
+    open: { state: true },
+    locations: { state: true },
   };
   static override styles = [
     sharedStyles,
@@ -46,6 +54,15 @@ export class LunsPage extends LitElement {
       }
       td .actions {
         justify-content: flex-end;
+        flex-wrap: nowrap;
+      }
+      /* a LUN's Manage panel needs the full width: the create form moves below the table meanwhile */
+      .layout.managing {
+        grid-template-columns: minmax(0, 1fr);
+      }
+      tr.manage > td {
+        background: var(--surface-2);
+        padding: 1rem;
       }
     `,
   ];
@@ -60,6 +77,11 @@ export class LunsPage extends LitElement {
   declare preset: PresetId;
   declare loadError: string;
   declare actionError: string;
+  /** the LUN whose Manage panel is open */
+  declare open: number | undefined;
+  /** where a LUN may be created: only offered when LVM is in use (file mode has the one pool) */
+  declare locations: LocationOption[];
+  private storage: StorageApi | undefined;
 
   constructor() {
     super();
@@ -75,6 +97,29 @@ export class LunsPage extends LitElement {
     this.preset = 'esxi';
     this.loadError = '';
     this.actionError = '';
+    this.open = undefined;
+    this.locations = [];
+  }
+
+  private get sapi(): StorageApi {
+    this.storage ??= new StorageApi(this.api);
+    return this.storage;
+  }
+
+  /** LVM's VGs and thin pools as places for a new LUN; the file pool alone needs no choice. */
+  private async loadLocations(): Promise<void> {
+    let overview: StorageOverview;
+    try {
+      overview = await this.sapi.overview();
+    } catch {
+      return; // an API without the storage routes: file pool only, as before
+    }
+    if (overview.mode !== 'lvm') {
+      this.locations = [];
+      return;
+    }
+    const [vgs, pools] = await Promise.all([this.sapi.vgs(), this.sapi.pools()]);
+    this.locations = locationOptions(overview, vgs, pools);
   }
 
   async load(): Promise<void> {
@@ -84,6 +129,7 @@ export class LunsPage extends LitElement {
       this.mappings = mappings;
       this.targets = targets;
       this.loadError = '';
+      await this.loadLocations();
     } catch (e) {
       this.loadError = e instanceof Error ? e.message : String(e);
     }
@@ -96,9 +142,15 @@ export class LunsPage extends LitElement {
     this.errors = errors;
     this.formError = '';
     if (!body) return;
+    const where = formValues(form)['location'] ?? 'file';
+    let full: NewStorageLun = body;
+    if (where.startsWith('pool:')) {
+      const [vg, pool] = where.slice(5).split('/');
+      full = { ...body, backing: 'lv', vg: vg!, pool: pool! };
+    } else if (where.startsWith('vg:')) full = { ...body, backing: 'lv', vg: where.slice(3) };
     this.busy = true;
     try {
-      const lun = await this.api.createLun(body);
+      const lun = await this.sapi.createStorageLun(full);
       notify(this, 'ok', `LUN ${lun.name} created (${formatBytes(lun.sizeBytes)}, ${lun.blockSize}-byte blocks).`);
       form.reset();
       this.preset = 'esxi';
@@ -117,22 +169,23 @@ export class LunsPage extends LitElement {
     const dialog = this.renderRoot.querySelector<ConfirmDialog>('confirm-dialog')!;
     const maps = this.mappings.filter((m) => m.lunId === lun.id);
     const targetName = (id: number) => this.targets.find((t) => t.id === id)?.iqn ?? `target ${id}`;
+    const what = lun.backing === 'lv' ? 'logical volume' : 'backing file';
     const answer = await dialog.ask({
       title: `Delete LUN ${lun.name}?`,
       body: html`<p>LUN <strong>${lun.name}</strong> (${formatBytes(lun.sizeBytes)}) stops being offered to initiators.</p>
         ${maps.length > 0
           ? html`<p class="error">It is mapped to ${maps.map((m) => html`<code>${targetName(m.targetId)}</code> as LUN ${m.lun} `)}— initiators using it lose the disk immediately. Remove the mapping first.</p>`
           : nothing}
-        <p>With “delete the data” checked, the backing file <code>${lun.path}</code> and <strong>everything stored on it</strong> are destroyed; this cannot be undone. Unchecked, the file stays on disk.</p>`,
+        <p>With “delete the data” checked, the ${what} <code>${lun.path}</code> and <strong>everything stored on it</strong> are destroyed${lun.backing === 'file' ? ', with its snapshots' : ''}; this cannot be undone. Unchecked, the ${what} stays.</p>`,
       confirmLabel: 'Delete LUN',
-      option: { label: 'Also delete the data (the backing file)', checked: true },
+      option: { label: `Also delete the data (the ${what})`, checked: true },
       typeToConfirm: lun.name,
     });
     if (!answer) return;
     this.actionError = '';
     try {
       await this.api.deleteLun(lun.id, answer.option);
-      notify(this, 'ok', `LUN ${lun.name} deleted${answer.option ? ' with its data' : '; its file was kept'}.`);
+      notify(this, 'ok', `LUN ${lun.name} deleted${answer.option ? ' with its data' : `; its ${what} was kept`}.`);
       await this.load();
     } catch (e) {
       this.actionError = `LUN ${lun.name} was not deleted: ${e instanceof Error ? e.message : String(e)}`;
@@ -143,7 +196,7 @@ export class LunsPage extends LitElement {
     return html`<h1>Storage</h1>
       ${this.loadError ? html`<div class="banner error" role="alert">${this.loadError}</div>` : nothing}
       ${this.actionError ? html`<div class="banner error" role="alert" id="luns-action-error">${this.actionError}</div>` : nothing}
-      <div class="layout">
+      <div class="layout ${this.open !== undefined && this.luns?.some((l) => l.id === this.open) ? 'managing' : ''}">
         <section class="card" aria-labelledby="luns-title">
           <h2 id="luns-title">LUNs</h2>
           ${this.renderTable()}
@@ -167,10 +220,16 @@ export class LunsPage extends LitElement {
             <th scope="row">${l.name}</th>
             <td class="num">${formatBytes(l.sizeBytes)}</td>
             <td class="num">${l.blockSize}</td>
-            <td><span class="mono" title=${l.path}>${l.backing}</span>${l.readOnly ? html` <span class="muted">(read-only)</span>` : nothing}</td>
+            <td><span class="mono" title=${l.path}>${l.backing === 'lv' ? `LV ${l.path.replace(/^\/dev\//, '')}` : l.backing}</span>${l.readOnly ? html` <span class="muted">(read-only)</span>` : nothing}</td>
             <td>${mapped(l.id) || html`<span class="muted">not mapped</span>`}</td>
-            <td><div class="actions">${this.readOnly ? nothing : html`<button type="button" class="danger" aria-label=${`Delete LUN ${l.name}`} @click=${() => this.deleteLun(l)}>Delete</button>`}</div></td>
-          </tr>`,
+            <td><div class="actions">
+              <button type="button" aria-expanded=${this.open === l.id ? 'true' : 'false'} aria-controls=${`manage-${l.id}`} aria-label=${`${this.readOnly ? 'Snapshots of' : 'Manage'} LUN ${l.name}`} @click=${() => (this.open = this.open === l.id ? undefined : l.id)}>${this.readOnly ? 'Snapshots' : 'Manage'}</button>
+              ${this.readOnly ? nothing : html`<button type="button" class="danger" aria-label=${`Delete LUN ${l.name}`} @click=${() => this.deleteLun(l)}>Delete</button>`}
+            </div></td>
+          </tr>
+          ${this.open === l.id
+            ? html`<tr class="manage" id=${`manage-${l.id}`}><td colspan="6"><lun-manage-panel .api=${this.api} .lun=${l} .readOnly=${this.readOnly} @lun-changed=${() => this.load()}></lun-manage-panel></td></tr>`
+            : nothing}`,
         )}
       </tbody>
     </table>`;
@@ -200,6 +259,16 @@ export class LunsPage extends LitElement {
           <div class="preset-why" id="lun-preset-why">${p.blockSize}-byte blocks, ${p.writeCache}. ${p.why}</div>
         </div>
         ${this.errors['blockSize'] ? html`<div class="error" role="alert">${this.errors['blockSize']}</div>` : nothing}
+        ${this.locations.length
+          ? html`<div class="field">
+              <label for="lun-location">Stored in</label>
+              <select id="lun-location" name="location" aria-describedby="lun-location-hint">
+                ${this.locations.map((o) => html`<option value=${o.key}>${o.label}</option>`)}
+              </select>
+              <div class="hint" id="lun-location-hint">A thin pool allocates space as it is written; a volume group reserves the full size now.</div>
+              ${this.errors['vg'] || this.errors['pool'] ? html`<div class="error" role="alert">${this.errors['vg'] ?? this.errors['pool']}</div>` : nothing}
+            </div>`
+          : nothing}
         <div class="actions"><button class="primary" type="submit" ?disabled=${this.busy}>${this.busy ? 'Creating…' : 'Create LUN'}</button></div>
       </form>
     </section>`;
