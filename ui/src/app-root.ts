@@ -55,12 +55,21 @@ export class AppRoot extends LitElement {
         top: 0;
         z-index: 5;
         display: flex;
+        flex-wrap: wrap;
         align-items: center;
-        gap: 2rem;
-        padding: 0 1.5rem;
-        height: 3.5rem;
+        column-gap: 0.75rem;
+        row-gap: 0.25rem;
+        padding: 0.4rem 1.25rem;
+        min-height: 3.5rem;
+        box-sizing: border-box;
         background: var(--surface);
         border-bottom: 1px solid var(--border);
+      }
+      header .tools {
+        display: flex;
+        align-items: center;
+        gap: 0.6rem;
+        margin-left: auto;
       }
       .brand {
         font-weight: 700;
@@ -71,14 +80,16 @@ export class AppRoot extends LitElement {
       }
       nav ul {
         display: flex;
-        gap: 0.25rem;
+        flex-wrap: wrap;
+        gap: 0.15rem;
         list-style: none;
         margin: 0;
         padding: 0;
       }
       nav a {
         display: block;
-        padding: 0.45rem 0.85rem;
+        white-space: nowrap;
+        padding: 0.45rem 0.6rem;
         border-radius: var(--radius);
         color: var(--text);
         text-decoration: none;
@@ -88,12 +99,10 @@ export class AppRoot extends LitElement {
         font-weight: 600;
         box-shadow: inset 0 -3px 0 var(--accent);
       }
-      .spacer {
-        flex: 1;
-      }
       .who {
         color: var(--muted);
         font-size: 0.9rem;
+        white-space: nowrap;
       }
       main {
         max-width: 1400px;
@@ -228,11 +237,12 @@ export class AppRoot extends LitElement {
             <li><a href=${routeHref({ page: 'admin', tab: 'users' })} aria-current=${current('admin')}>Administration</a></li>
           </ul>
         </nav>
-        <a class="button primary" href=${routeHref({ page: 'wizard' })} aria-current=${current('wizard')}>New LUN wizard</a>
-        <span class="spacer"></span>
-        <theme-toggle></theme-toggle>
-        <span class="who">${this.user?.username} <span class="muted">(${this.user?.role})</span></span>
-        <button type="button" @click=${this.logout}>Sign out</button>
+        <div class="tools">
+          <a class="button primary" href=${routeHref({ page: 'wizard' })} aria-current=${current('wizard')}>New LUN wizard</a>
+          <theme-toggle></theme-toggle>
+          <span class="who" title=${`signed in as ${this.user?.username} (${this.user?.role})`}>${this.user?.username}${readOnly ? html` <span class="muted">(read-only)</span>` : nothing}</span>
+          <button type="button" @click=${this.logout}>Sign out</button>
+        </div>
       </header>
       <main id="main" tabindex="-1">
         ${r.page === 'dashboard' ? html`<dashboard-page .api=${this.api} .readOnly=${readOnly}></dashboard-page>` : nothing}

@@ -49,7 +49,9 @@ export const sharedStyles = css`
     cursor: pointer;
     white-space: nowrap;
   }
-  button.primary {
+  button.primary,
+  a.button.primary {
+    text-decoration: none;
     background: var(--accent);
     border-color: var(--accent);
     color: var(--accent-text);
