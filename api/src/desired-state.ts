@@ -7,10 +7,11 @@
  */
 import { BlockList, isIP } from 'node:net';
 import type { Store } from './store/store.ts';
-import type { ChapSecrets, InitiatorGroup, Lun, LunMapping, Portal, Settings, Target, TargetAcl } from './store/types.ts';
+import type { AluaState, ChapSecrets, InitiatorGroup, Lun, LunMapping, Portal, PortalGroup, Settings, Target, TargetAcl } from './store/types.ts';
 
 export const DESIRED_STATE_VERSION = 1;
-// each target is its own portal group (RFC 7143 §4.4.1: the tag is unique within a target, so 1 suffices)
+// every target starts with portal group 1 (RFC 7143 §4.4.1: tags are unique within a target); a snapshot without
+// portal groups (older callers) reads as that one group, active/optimized
 export const DEFAULT_PORTAL_GROUP_TAG = 1;
 // a target with no portal of its own listens on every address at the configured port
 const WILDCARD_HOSTS = ['0.0.0.0', '::'] as const;
@@ -19,6 +20,8 @@ export interface StoreSnapshot {
   settings: Settings;
   targets: Target[];
   portals: Portal[];
+  /** absent or without a target's groups: that target has group 1 only, active/optimized */
+  portalGroups?: PortalGroup[];
   luns: Lun[];
   mappings: LunMapping[];
   groups: InitiatorGroup[];
@@ -56,18 +59,40 @@ export interface DesiredAclEntry {
   networks: string[];
 }
 
-export interface DesiredTarget {
+/**
+ * One portal group of a target (RFC 7143 §4.4.1): its tag (TPGT, reported by SendTargets and at login, §13.9), the
+ * ALUA access state of the target port group it is (SPC-4 §5.16.2.4) and the portals it listens on.
+ */
+export interface DesiredPortalGroup {
+  tag: number;
+  aluaState: AluaState;
+  portals: Array<{ host: string; port: number }>;
+}
+
+/** What every target has besides its portals. */
+export interface DesiredTargetBase {
   /** iSCSI name, RFC 7143 §4.2.7 */
   name: string;
   alias?: string;
-  portalGroupTag: number;
-  portals: Array<{ host: string; port: number }>;
   /** sorted by LUN number */
   luns: Array<{ lun: number; backstore: string }>;
   /** deny by default: an empty list lets nobody in */
   acl: DesiredAclEntry[];
   chap?: ChapCredential;
   mutualChap?: ChapCredential;
+}
+
+/**
+ * A target as the API produces it: its portal groups, ascending by tag. targetd also reads the one-group form of
+ * state files written before portal groups (portalGroupTag + portals: one active/optimized group); its validateState
+ * requires one form or the other, and target/src/daemon/state.ts portalGroupsOf reads either.
+ */
+export interface DesiredTarget extends DesiredTargetBase {
+  portalGroups?: DesiredPortalGroup[];
+  /** the one-group form: the tag of the target's only portal group */
+  portalGroupTag?: number;
+  /** the one-group form: that group's portals */
+  portals?: Array<{ host: string; port: number }>;
 }
 
 export interface DesiredState {
@@ -102,7 +127,23 @@ export function desiredState(s: StoreSnapshot): DesiredState {
   const defaultPortals = WILDCARD_HOSTS.map((host) => ({ host, port: s.settings.iscsiPort }));
 
   const targets = [...s.targets].sort(byString((t) => t.iqn)).map((t): DesiredTarget => {
-    const own = s.portals.filter((p) => p.targetId === t.id).map((p) => ({ host: p.address, port: p.port }));
+    const own = s.portals.filter((p) => p.targetId === t.id);
+    const stored = (s.portalGroups ?? []).filter((g) => g.targetId === t.id).sort((a, b) => a.tag - b.tag);
+    const groups = stored.length > 0 ? stored : [{ tag: DEFAULT_PORTAL_GROUP_TAG, aluaState: 'active-optimized' as const }];
+    const portalGroups = groups.map((g): DesiredPortalGroup => ({
+      tag: g.tag,
+      aluaState: g.aluaState,
+      portals: own
+        .filter((p) => (p.portalGroupTag ?? DEFAULT_PORTAL_GROUP_TAG) === g.tag)
+        .map((p) => ({ host: p.address, port: p.port }))
+        .sort(byString(portalKey)),
+    }));
+    // a target with no portal of its own listens everywhere, in its first portal group
+    if (own.length === 0) portalGroups[0]!.portals = [...defaultPortals].sort(byString(portalKey));
+    // SPC-4 §5.16.2.4.4/5: standby and unavailable ports serve no media access
+    if (!portalGroups.some((g) => g.portals.length > 0 && (g.aluaState === 'active-optimized' || g.aluaState === 'active-non-optimized'))) {
+      warnings.push(`${t.iqn} has no active portal group with portals; initiators reach its LUNs through none of its paths`);
+    }
     const luns = s.mappings
       .filter((m) => m.targetId === t.id)
       .sort((a, b) => a.lun - b.lun)
@@ -118,8 +159,7 @@ export function desiredState(s: StoreSnapshot): DesiredState {
     return {
       name: t.iqn,
       ...(t.alias ? { alias: t.alias } : {}),
-      portalGroupTag: DEFAULT_PORTAL_GROUP_TAG,
-      portals: (own.length > 0 ? own : defaultPortals).sort(byString(portalKey)),
+      portalGroups,
       luns,
       acl,
       ...chapOf(chapByTarget.get(t.id)),
@@ -143,7 +183,18 @@ export function desiredState(s: StoreSnapshot): DesiredState {
     }));
 
   const listen = new Map<string, { host: string; port: number }>();
-  for (const t of targets) for (const p of t.portals) listen.set(portalKey(p), p);
+  // RFC 7143 §4.4.1: one listener gives its connections one TPGT, so a portal shared by targets needs one tag
+  const tagAt = new Map<string, { tag: number; target: string }>();
+  for (const t of targets) {
+    for (const g of t.portalGroups ?? []) {
+      for (const p of g.portals) {
+        listen.set(portalKey(p), p);
+        const first = tagAt.get(portalKey(p));
+        if (!first) tagAt.set(portalKey(p), { tag: g.tag, target: t.name });
+        else if (first.tag !== g.tag) warnings.push(`${t.name} has ${p.host}:${p.port} in portal group ${g.tag}, ${first.target} in portal group ${first.tag}; the portal answers as group ${first.tag}`);
+      }
+    }
+  }
   const discovery = chapOf(chapByTarget.get(null));
 
   return {
@@ -159,7 +210,7 @@ export function desiredState(s: StoreSnapshot): DesiredState {
 }
 
 /** The ACL decision the target makes at login (RFC 7143 §4.2.7.1: names compare case-insensitively). */
-export function initiatorAllowed(target: DesiredTarget, initiatorName: string, address: string): boolean {
+export function initiatorAllowed(target: Pick<DesiredTargetBase, 'acl'>, initiatorName: string, address: string): boolean {
   const name = initiatorName.toLowerCase();
   return target.acl.some((entry) => {
     if (entry.initiators.length > 0 && !entry.initiators.includes(name)) return false;
@@ -187,6 +238,7 @@ export function readSnapshot(store: Store): StoreSnapshot {
     settings: store.getSettings(),
     targets,
     portals: store.listPortals(),
+    portalGroups: store.listPortalGroups(),
     luns: store.listLuns(),
     mappings: store.listMappings(),
     groups: store.listInitiatorGroups(),

@@ -43,7 +43,20 @@ export const ApiToken = Type.Object({
 });
 
 export const Target = Type.Object({ id: Type.Integer(), iqn: Type.String(), alias: Type.Union([Type.String(), Type.Null()]) });
-export const Portal = Type.Object({ id: Type.Integer(), targetId: Type.Integer(), address: Type.String(), port: Type.Integer() });
+export const Portal = Type.Object({
+  id: Type.Integer(),
+  targetId: Type.Integer(),
+  address: Type.String(),
+  port: Type.Integer(),
+  portalGroupId: Type.Integer(),
+  // RFC 7143 §13.9: the TPGT SendTargets reports with this portal
+  portalGroupTag: Type.Integer(),
+});
+// SPC-4 §5.16.2.4 access states, one per portal group (= ALUA target port group)
+export const AluaState = StringEnum(['active-optimized', 'active-non-optimized', 'standby', 'unavailable']);
+export const PortalGroup = Type.Object({ id: Type.Integer(), targetId: Type.Integer(), tag: Type.Integer(), aluaState: AluaState });
+// the hypervisor a LUN is set up for (ui/src/presets.ts), or null; one enum so a bad value gets one clear error
+export const LunPreset = Type.Unsafe<'esxi' | 'hyperv' | 'xenserver' | 'linux' | null>({ type: ['string', 'null'], enum: ['esxi', 'hyperv', 'xenserver', 'linux', null] });
 export const Lun = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
@@ -56,6 +69,7 @@ export const Lun = Type.Object({
   serial: Type.String(),
   naaId: Type.String(),
   createdAt: Type.Integer(),
+  preset: LunPreset,
 });
 export const LunMapping = Type.Object({ id: Type.Integer(), targetId: Type.Integer(), lun: Type.Integer(), lunId: Type.Integer() });
 export const InitiatorGroup = Type.Object({

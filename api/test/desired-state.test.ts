@@ -19,6 +19,7 @@ const lun = (id: number, name: string, over: Partial<Lun> = {}): Lun => ({
   serial: `serial${id}`,
   naaId: `300000000000000${id}`,
   createdAt: 0,
+  preset: null,
   ...over,
 });
 
@@ -30,8 +31,8 @@ function snapshot(): StoreSnapshot {
       { id: 1, iqn: 'iqn.2026-11.org.example:a', alias: 'first' },
     ],
     portals: [
-      { id: 1, targetId: 1, address: '192.0.2.1', port: 3260 },
-      { id: 2, targetId: 1, address: '2001:db8::1', port: 3260 },
+      { id: 1, targetId: 1, address: '192.0.2.1', port: 3260, portalGroupId: 1, portalGroupTag: 1 },
+      { id: 2, targetId: 1, address: '2001:db8::1', port: 3260, portalGroupId: 1, portalGroupTag: 1 },
     ],
     luns: [lun(1, 'zeta'), lun(2, 'alpha', { backing: 'lv', path: '/dev/vg0/alpha', writeCache: 'write-back', readOnly: true }), lun(3, 'unmapped')],
     mappings: [
@@ -64,9 +65,9 @@ describe('desiredState', () => {
     assert.deepEqual(a.acl.map((e) => e.group), ['esx', 'lab']);
     assert.deepEqual(a.chap, { user: 'esx', secret: 'Secret-One-111' });
     assert.deepEqual(a.mutualChap, { user: 'tgt', secret: 'Secret-Two-222' });
-    assert.deepEqual(a.portals, [{ host: '192.0.2.1', port: 3260 }, { host: '2001:db8::1', port: 3260 }]);
+    assert.deepEqual(a.portalGroups, [{ tag: 1, aluaState: 'active-optimized', portals: [{ host: '192.0.2.1', port: 3260 }, { host: '2001:db8::1', port: 3260 }] }]);
     // a target without portals listens everywhere on the configured port
-    assert.deepEqual(d.targets[1]!.portals, [{ host: '0.0.0.0', port: 3261 }, { host: '::', port: 3261 }]);
+    assert.deepEqual(d.targets[1]!.portalGroups, [{ tag: 1, aluaState: 'active-optimized', portals: [{ host: '0.0.0.0', port: 3261 }, { host: '::', port: 3261 }] }]);
     assert.equal(d.targets[1]!.chap, undefined);
     assert.deepEqual(d.listen.length, 4);
     assert.deepEqual(d.backstores.map((b) => [b.name, b.kind, b.writeBack, b.readOnly]), [

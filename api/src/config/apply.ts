@@ -7,7 +7,7 @@ import { StoreError } from '../store/errors.ts';
 import { normalizeIscsiName } from '../store/names.ts';
 import type { Store } from '../store/store.ts';
 import type { ChangeContext } from '../store/types.ts';
-import { configProblems, exportConfig, planConfig, type ConfigDocument, type Plan } from './document.ts';
+import { configProblems, exportConfig, planConfig, portalGroupsOfDoc, portalTagOfDoc, type ConfigDocument, type Plan } from './document.ts';
 
 type ChapDoc = NonNullable<ConfigDocument['discoveryChap']>;
 
@@ -53,10 +53,16 @@ export function applyConfig(store: Store, ctx: ChangeContext, desired: ConfigDoc
           blockSize: l.blockSize,
           readOnly: l.readOnly,
           writeCache: l.writeCache,
+          preset: l.preset ?? null,
           ...(l.serial !== undefined && l.naaId !== undefined ? { identity: { serial: l.serial, naaId: l.naaId } } : {}),
         });
-      } else if (was.sizeBytes !== l.sizeBytes || was.readOnly !== l.readOnly || was.writeCache !== l.writeCache) {
-        store.updateLun(ctx, lunId().get(l.name)!, { sizeBytes: l.sizeBytes, readOnly: l.readOnly, writeCache: l.writeCache });
+      } else if (plan.changes.some((c) => c.kind === 'lun' && c.op === 'update' && c.key === l.name)) {
+        store.updateLun(ctx, lunId().get(l.name)!, {
+          sizeBytes: l.sizeBytes,
+          readOnly: l.readOnly,
+          writeCache: l.writeCache,
+          ...(l.preset !== undefined ? { preset: l.preset } : {}),
+        });
       }
     }
     const currentGroups = new Map(current.initiatorGroups.map((g) => [g.name, g]));
@@ -77,11 +83,25 @@ export function applyConfig(store: Store, ctx: ChangeContext, desired: ConfigDoc
       const target = was ? store.listTargets().find((x) => x.iqn === iqn)! : store.createTarget(ctx, iqn, dt.alias);
       if (was && was.alias !== dt.alias) store.updateTarget(ctx, target.id, { alias: dt.alias });
 
+      // portal groups first (new ones, states), then portals (a portal in another group is recreated there), then
+      // the groups the document no longer names: empty by then (the store refuses to delete one with portals)
+      const wantGroups = portalGroupsOfDoc(dt);
+      const groupByTag = () => new Map(store.listPortalGroups(target.id).map((g) => [g.tag, g]));
+      for (const g of wantGroups) {
+        const have = groupByTag().get(g.tag);
+        if (!have) store.createPortalGroup(ctx, target.id, g.tag, g.aluaState);
+        else if (have.aluaState !== g.aluaState) store.updatePortalGroup(ctx, have.id, { aluaState: g.aluaState });
+      }
       const portalKey = (p: { address: string; port: number }) => `${p.address}:${p.port}`;
-      const wantPortals = new Set(dt.portals.map(portalKey));
-      for (const p of store.listPortals(target.id)) if (!wantPortals.has(portalKey(p))) store.deletePortal(ctx, p.id);
+      const wantPortals = new Map(dt.portals.map((p) => [portalKey(p), portalTagOfDoc(dt, p)]));
+      for (const p of store.listPortals(target.id)) if (wantPortals.get(portalKey(p)) !== p.portalGroupTag) store.deletePortal(ctx, p.id);
       const havePortals = new Set(store.listPortals(target.id).map(portalKey));
-      for (const p of dt.portals) if (!havePortals.has(portalKey(p))) store.createPortal(ctx, target.id, p.address, p.port);
+      const portalGroups = groupByTag();
+      for (const p of dt.portals) {
+        if (!havePortals.has(portalKey(p))) store.createPortal(ctx, target.id, p.address, p.port, portalGroups.get(portalTagOfDoc(dt, p))!.id);
+      }
+      const wantTags = new Set(wantGroups.map((g) => g.tag));
+      for (const g of store.listPortalGroups(target.id)) if (!wantTags.has(g.tag)) store.deletePortalGroup(ctx, g.id);
 
       // mappings: remove what differs first, so a LUN can move to another number in the same apply
       const luns = lunId();

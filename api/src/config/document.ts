@@ -4,7 +4,7 @@
  * IQN), not by database ids, so a document moves between appliances. Pure functions over plain data.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Formatted, IntEnum, StringEnum } from '../schemas.ts';
+import { AluaState, Formatted, IntEnum, LunPreset, StringEnum } from '../schemas.ts';
 import { Problems } from '../store/errors.ts';
 import {
   addressProblem,
@@ -18,7 +18,7 @@ import {
   poolNameProblem,
 } from '../store/names.ts';
 import type { Store } from '../store/store.ts';
-import type { ChapSecrets } from '../store/types.ts';
+import type { AluaState as AluaStateName, ChapSecrets } from '../store/types.ts';
 
 export const CONFIG_VERSION = 1;
 
@@ -44,6 +44,8 @@ export const LunDoc = Type.Object(
     writeCache: StringEnum(['write-back', 'write-through']),
     serial: Type.Optional(Str(64)),
     naaId: Type.Optional(Str(64)),
+    // the hypervisor preset the LUN was set up with (absent in documents from before presets = null)
+    preset: Type.Optional(LunPreset),
   },
   { additionalProperties: false },
 );
@@ -51,7 +53,22 @@ export const TargetDoc = Type.Object(
   {
     iqn: Formatted('iscsi-name', { maxLength: 223 }),
     alias: Type.Union([Formatted('label', { maxLength: 64 }), Type.Null()]),
-    portals: Type.Array(Type.Object({ address: Formatted('ip-address', { maxLength: 45 }), port: Type.Integer({ minimum: 1, maximum: 65535 }) }, { additionalProperties: false }), { maxItems: 64 }),
+    // RFC 7143 §4.4.1 portal groups (absent: group 1 only, active/optimized); SPC-4 §5.16.2.4 ALUA state of each
+    portalGroups: Type.Optional(
+      Type.Array(Type.Object({ tag: Type.Integer({ minimum: 1, maximum: 65535 }), aluaState: AluaState }, { additionalProperties: false }), { minItems: 1, maxItems: 64 }),
+    ),
+    portals: Type.Array(
+      Type.Object(
+        {
+          address: Formatted('ip-address', { maxLength: 45 }),
+          port: Type.Integer({ minimum: 1, maximum: 65535 }),
+          // the tag of its portal group (absent: the target's lowest tag)
+          tag: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 64 },
+    ),
     luns: Type.Array(Type.Object({ lun: Type.Integer({ minimum: 0, maximum: 1023 }), name: Formatted('pool-name', { maxLength: 64 }) }, { additionalProperties: false }), { maxItems: 1024 }),
     acls: Type.Array(Formatted('label', { maxLength: 64 }), { maxItems: 256 }),
     chap: Type.Optional(ChapDoc),
@@ -74,6 +91,24 @@ export const ConfigDocument = Type.Object(
 );
 export type ConfigDocument = Static<typeof ConfigDocument>;
 type ChapDoc = Static<typeof ChapDoc>;
+type TargetDocument = ConfigDocument['targets'][number];
+
+const DEFAULT_PORTAL_GROUPS: ReadonlyArray<{ tag: number; aluaState: AluaStateName }> = [{ tag: 1, aluaState: 'active-optimized' }];
+
+/** A target document's portal groups, ascending by tag (a document without them: group 1, active/optimized). */
+export function portalGroupsOfDoc(t: TargetDocument): Array<{ tag: number; aluaState: AluaStateName }> {
+  return [...(t.portalGroups ?? DEFAULT_PORTAL_GROUPS)].sort((a, b) => a.tag - b.tag);
+}
+
+/** Only group 1, active/optimized: what a document without portalGroups means, so the export leaves it out. */
+function isDefaultGroups(groups: ReadonlyArray<{ tag: number; aluaState: AluaStateName }>): boolean {
+  return groups.length === 1 && groups[0]!.tag === 1 && groups[0]!.aluaState === 'active-optimized';
+}
+
+/** The tag of a portal in a target document: its own, or the target's lowest (where POST /api/portals puts it too). */
+export function portalTagOfDoc(t: TargetDocument, p: TargetDocument['portals'][number]): number {
+  return p.tag ?? portalGroupsOfDoc(t)[0]!.tag;
+}
 
 function chapDoc(c: ChapSecrets | undefined, withSecrets: boolean): ChapDoc | undefined {
   if (!c) return undefined;
@@ -104,14 +139,18 @@ export function exportConfig(store: Store, withSecrets: boolean): ConfigDocument
       writeCache: l.writeCache,
       serial: l.serial,
       naaId: l.naaId,
+      ...(l.preset !== null ? { preset: l.preset } : {}),
     })),
     initiatorGroups: groups.map((g) => ({ name: g.name, initiators: g.initiators, networks: g.networks })),
     targets: store.listTargets().map((t) => {
       const chap = chapDoc(store.chapSecrets(t.id), withSecrets);
+      const groups = store.listPortalGroups(t.id).map((g) => ({ tag: g.tag, aluaState: g.aluaState }));
       return {
         iqn: t.iqn,
         alias: t.alias,
-        portals: store.listPortals(t.id).map((p) => ({ address: p.address, port: p.port })),
+        ...(isDefaultGroups(groups) ? {} : { portalGroups: groups }),
+        // a portal's tag is written when it is not the default one (the target's lowest)
+        portals: store.listPortals(t.id).map((p) => ({ address: p.address, port: p.port, ...(p.portalGroupTag !== groups[0]?.tag ? { tag: p.portalGroupTag } : {}) })),
         luns: store.listMappings(t.id).map((m) => ({ lun: m.lun, name: lunName.get(m.lunId)! })),
         acls: store.listAcls(t.id).map((a) => groupName.get(a.groupId)!),
         ...(chap ? { chap } : {}),
@@ -155,7 +194,20 @@ export function configProblems(doc: ConfigDocument): Problems {
     if (iqns.has(iqn)) p.check(`targets/${i}/iqn`, 'is used twice');
     iqns.add(iqn);
     if (t.alias !== null) p.check(`targets/${i}/alias`, labelProblem(t.alias));
-    t.portals.forEach((portal, j) => p.check(`targets/${i}/portals/${j}/address`, addressProblem(portal.address)));
+    const tags = new Set<number>();
+    t.portalGroups?.forEach((g, j) => {
+      if (tags.has(g.tag)) p.check(`targets/${i}/portalGroups/${j}/tag`, `tag ${g.tag} is used twice on this target (RFC 7143 §4.4.1)`);
+      tags.add(g.tag);
+    });
+    const groupTags = new Set(portalGroupsOfDoc(t).map((g) => g.tag));
+    const portalKeys = new Set<string>();
+    t.portals.forEach((portal, j) => {
+      p.check(`targets/${i}/portals/${j}/address`, addressProblem(portal.address));
+      if (portal.tag !== undefined && !groupTags.has(portal.tag)) p.check(`targets/${i}/portals/${j}/tag`, `names no portal group of this target`);
+      const key = `${portal.address}:${portal.port}`;
+      if (portalKeys.has(key)) p.check(`targets/${i}/portals/${j}`, 'is listed twice on this target');
+      portalKeys.add(key);
+    });
     const numbers = new Set<number>();
     const mapped = new Set<string>();
     t.luns.forEach((m, j) => {
@@ -172,7 +224,7 @@ export function configProblems(doc: ConfigDocument): Problems {
   return p;
 }
 
-export type ChangeKind = 'settings' | 'lun' | 'initiator-group' | 'target' | 'portal' | 'mapping' | 'acl' | 'chap';
+export type ChangeKind = 'settings' | 'lun' | 'initiator-group' | 'target' | 'portal-group' | 'portal' | 'mapping' | 'acl' | 'chap';
 export interface FieldChange {
   field: string;
   from: unknown;
@@ -242,6 +294,8 @@ export function planConfig(current: ConfigDocument, desired: ConfigDocument): Pl
     }
     if (to.sizeBytes < from.sizeBytes) refused.push({ key: `lun ${to.name}`, message: `sizeBytes cannot shrink (is ${from.sizeBytes})` });
     const fields = fieldChanges(from, to, ['sizeBytes', 'readOnly', 'writeCache']);
+    // a document that leaves preset out keeps the LUN's (documents from before presets); null clears it
+    if (to.preset !== undefined && (from.preset ?? null) !== to.preset) fields.push({ field: 'preset', from: from.preset ?? null, to: to.preset });
     if (fields.length) changes.push({ op: 'update', kind: 'lun', key: to.name, fields });
   }
 
@@ -256,7 +310,13 @@ export function planConfig(current: ConfigDocument, desired: ConfigDocument): Pl
   const targets = diffKeys(current.targets, desired.targets.map((t) => ({ ...t, iqn: normalizeIscsiName(t.iqn) })), (t) => t.iqn);
   for (const t of targets.created) {
     changes.push({ op: 'create', kind: 'target', key: t.iqn });
-    for (const p of t.portals) changes.push({ op: 'create', kind: 'portal', key: `${t.iqn} ${p.address}:${p.port}` });
+    for (const g of portalGroupsOfDoc(t)) {
+      // group 1 comes with the target; only a state other than the default is a change to it
+      if (g.tag !== 1) changes.push({ op: 'create', kind: 'portal-group', key: `${t.iqn} portal group ${g.tag}`, fields: [{ field: 'aluaState', from: null, to: g.aluaState }] });
+      else if (g.aluaState !== 'active-optimized') changes.push({ op: 'update', kind: 'portal-group', key: `${t.iqn} portal group 1`, fields: [{ field: 'aluaState', from: 'active-optimized', to: g.aluaState }] });
+    }
+    if (!portalGroupsOfDoc(t).some((g) => g.tag === 1)) changes.push({ op: 'delete', kind: 'portal-group', key: `${t.iqn} portal group 1` });
+    for (const p of t.portals) changes.push({ op: 'create', kind: 'portal', key: `${t.iqn} ${p.address}:${p.port}`, fields: [{ field: 'tag', from: null, to: portalTagOfDoc(t, p) }] });
     for (const m of t.luns) changes.push({ op: 'create', kind: 'mapping', key: `${t.iqn} LUN ${m.lun}`, fields: [{ field: 'name', from: null, to: m.name }] });
     for (const a of t.acls) changes.push({ op: 'create', kind: 'acl', key: `${t.iqn} ${a}` });
     chapChanges(undefined, t.chap, `chap of ${t.iqn}`, changes);
@@ -264,9 +324,21 @@ export function planConfig(current: ConfigDocument, desired: ConfigDocument): Pl
   for (const [from, to] of targets.kept) {
     const fields = fieldChanges(from, to, ['alias']);
     if (fields.length) changes.push({ op: 'update', kind: 'target', key: to.iqn, fields });
+    const groups = diffKeys(portalGroupsOfDoc(from), portalGroupsOfDoc(to), (g) => String(g.tag));
+    for (const g of groups.created) changes.push({ op: 'create', kind: 'portal-group', key: `${to.iqn} portal group ${g.tag}`, fields: [{ field: 'aluaState', from: null, to: g.aluaState }] });
+    for (const [a, b] of groups.kept) {
+      if (a.aluaState !== b.aluaState) changes.push({ op: 'update', kind: 'portal-group', key: `${to.iqn} portal group ${b.tag}`, fields: [{ field: 'aluaState', from: a.aluaState, to: b.aluaState }] });
+    }
+    for (const g of groups.deleted) changes.push({ op: 'delete', kind: 'portal-group', key: `${to.iqn} portal group ${g.tag}` });
     const portals = diffKeys(from.portals, to.portals, (p) => `${p.address}:${p.port}`);
-    for (const p of portals.created) changes.push({ op: 'create', kind: 'portal', key: `${to.iqn} ${p.address}:${p.port}` });
+    for (const p of portals.created) changes.push({ op: 'create', kind: 'portal', key: `${to.iqn} ${p.address}:${p.port}`, fields: [{ field: 'tag', from: null, to: portalTagOfDoc(to, p) }] });
     for (const p of portals.deleted) changes.push({ op: 'delete', kind: 'portal', key: `${to.iqn} ${p.address}:${p.port}` });
+    for (const [a, b] of portals.kept) {
+      // a portal changes group by leaving and joining again (apply recreates it: connections on it end)
+      const was = portalTagOfDoc(from, a);
+      const will = portalTagOfDoc(to, b);
+      if (was !== will) changes.push({ op: 'update', kind: 'portal', key: `${to.iqn} ${b.address}:${b.port}`, fields: [{ field: 'tag', from: was, to: will }] });
+    }
     const maps = diffKeys(from.luns, to.luns, (m) => String(m.lun));
     for (const m of maps.created) changes.push({ op: 'create', kind: 'mapping', key: `${to.iqn} LUN ${m.lun}`, fields: [{ field: 'name', from: null, to: m.name }] });
     for (const m of maps.deleted) changes.push({ op: 'delete', kind: 'mapping', key: `${to.iqn} LUN ${m.lun}` });

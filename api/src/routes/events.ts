@@ -4,6 +4,7 @@
  *   event: stats     per-LUN IOPS and throughput from the counter deltas since the previous poll
  *   event: sessions  the session list, when it changed (and once on connect)
  *   event: target    {available:false, message} when targetd stops answering, {available:true} when it is back
+ *   event: alert     storage alerts as they happen (pool thresholds crossed, failed snapshot schedules)
  * plus comment lines as heartbeats, so proxies and the browser keep the connection open. A stream ends when the
  * client goes away, when its session or token stops being valid, or when the app closes.
  */
@@ -145,6 +146,11 @@ class LiveFeed {
     if (!this.#timer && !this.#polling) void this.#poll();
   }
 
+  /** An event that is not polled (alerts): to every subscriber now. */
+  publish(event: string, data: unknown): void {
+    this.#broadcast(sseFrame(event, data));
+  }
+
   remove(sub: Subscriber): void {
     this.#subs.delete(sub);
     if (this.#subs.size === 0) this.#stop();
@@ -247,10 +253,21 @@ function credentialCheck(app: FastifyInstance, request: FastifyRequest, everyMs:
   };
 }
 
-export function eventRoutes(target: TargetClient, opts: EventsOptions = {}) {
+/** Where alerts come from (serve: the storage runtime's scheduler and pool monitor). */
+export interface AlertSource {
+  on(event: 'alert', listener: (alert: unknown) => void): unknown;
+  off(event: 'alert', listener: (alert: unknown) => void): unknown;
+}
+
+export function eventRoutes(target: TargetClient, opts: EventsOptions = {}, alerts?: AlertSource) {
   const o: Required<EventsOptions> = { ...DEFAULTS, ...opts };
   return async (app: FastifyInstance): Promise<void> => {
     const feed = new LiveFeed(target, o);
+    if (alerts) {
+      const onAlert = (a: unknown): void => feed.publish('alert', a);
+      alerts.on('alert', onAlert);
+      app.addHook('onClose', async () => void alerts.off('alert', onAlert));
+    }
     // preClose: the server waits for open connections before onClose hooks run, and a stream never ends by itself
     app.addHook('preClose', async () => feed.closeAll());
 

@@ -8,7 +8,13 @@ import { changeContext } from './common.ts';
 const NewTarget = Type.Object({ iqn: IscsiName, alias: Type.Optional(Type.Union([Label, Type.Null()])) }, { additionalProperties: false });
 const TargetPatch = Type.Object({ alias: Type.Union([Label, Type.Null()]) }, { additionalProperties: false });
 const NewPortal = Type.Object(
-  { targetId: Id, address: Formatted('ip-address', { maxLength: 45 }), port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })) },
+  {
+    targetId: Id,
+    address: Formatted('ip-address', { maxLength: 45 }),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    // RFC 7143 §4.4.1: the portal group (of this target) the portal joins; default its lowest tag, group 1
+    portalGroupId: Type.Optional(Id),
+  },
   { additionalProperties: false },
 );
 const NewMapping = Type.Object({ targetId: Id, lun: Type.Integer({ minimum: 0, maximum: 1023 }), lunId: Id }, { additionalProperties: false });
@@ -44,7 +50,7 @@ export async function targetRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<{ Querystring: Static<typeof ByTarget> }>('/api/portals', { schema: { tags: ['portals'], querystring: ByTarget, response: responses({ 200: Type.Array(Portal) }) } }, async (request) => store.listPortals(request.query.targetId));
   app.post<{ Body: Static<typeof NewPortal> }>('/api/portals', { schema: { tags: ['portals'], body: NewPortal, response: responses({ 201: Portal }) } }, async (request, reply) =>
-    reply.status(201).send(store.createPortal(changeContext(request), request.body.targetId, request.body.address, request.body.port ?? ISCSI_DEFAULT_PORT)),
+    reply.status(201).send(store.createPortal(changeContext(request), request.body.targetId, request.body.address, request.body.port ?? ISCSI_DEFAULT_PORT, request.body.portalGroupId)),
   );
   app.delete<{ Params: Static<typeof IdParams> }>('/api/portals/:id', { schema: { tags: ['portals'], params: IdParams, response: responses({ 204: Type.Null() }) } }, async (request, reply) => {
     store.deletePortal(changeContext(request), request.params.id);

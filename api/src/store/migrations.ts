@@ -139,4 +139,79 @@ CREATE TABLE audit_log (
 ) STRICT;
 `,
   },
+  {
+    version: 2,
+    name: 'snapshot schedules',
+    // one row per schedule; the snapshots themselves live in LVM or the file pool (names auto-<id>-<UTC stamp>)
+    sql: `
+CREATE TABLE snapshot_schedules (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  lun_id        INTEGER NOT NULL REFERENCES luns(id) ON DELETE CASCADE,
+  every_minutes INTEGER NOT NULL CHECK (every_minutes >= 5),
+  preset        TEXT CHECK (preset IN ('hourly', 'daily', 'weekly')),
+  keep          INTEGER NOT NULL CHECK (keep BETWEEN 1 AND 100),
+  size_bytes    INTEGER CHECK (size_bytes IS NULL OR size_bytes > 0),
+  created_at    INTEGER NOT NULL,
+  last_run_at   INTEGER,
+  last_error    TEXT
+) STRICT;
+
+-- storage-wide settings (the thin-provisioning soft threshold the target applies to every LUN)
+CREATE TABLE storage_settings (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
+`,
+  },
+  {
+    version: 3,
+    name: 'portal groups with ALUA states, LUN presets',
+    // RFC 7143 §4.4.1 / §13.9: a target's portal groups, each tag 1-65535 and unique within its target; SPC-4 §5.16:
+    // one ALUA target port group per portal group, with its access state. Existing portals move into group 1.
+    sql: `
+CREATE TABLE portal_groups (
+  id         INTEGER PRIMARY KEY,
+  target_id  INTEGER NOT NULL REFERENCES targets(id) ON DELETE CASCADE,
+  tag        INTEGER NOT NULL CHECK (tag BETWEEN 1 AND 65535),
+  alua_state TEXT NOT NULL DEFAULT 'active-optimized'
+             CHECK (alua_state IN ('active-optimized', 'active-non-optimized', 'standby', 'unavailable')),
+  UNIQUE (target_id, tag)
+) STRICT;
+INSERT INTO portal_groups (target_id, tag) SELECT id, 1 FROM targets;
+
+-- every target starts with portal group 1, whoever creates it (API, config apply)
+CREATE TRIGGER targets_first_portal_group AFTER INSERT ON targets
+BEGIN
+  INSERT INTO portal_groups (target_id, tag) VALUES (NEW.id, 1);
+END;
+
+CREATE TABLE portals_v4 (
+  id              INTEGER PRIMARY KEY,
+  target_id       INTEGER NOT NULL REFERENCES targets(id) ON DELETE CASCADE,
+  portal_group_id INTEGER NOT NULL REFERENCES portal_groups(id) ON DELETE CASCADE,
+  address         TEXT NOT NULL,
+  port            INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+  UNIQUE (target_id, address, port)
+) STRICT;
+INSERT INTO portals_v4 (id, target_id, portal_group_id, address, port)
+  SELECT p.id, p.target_id, g.id, p.address, p.port FROM portals p JOIN portal_groups g ON g.target_id = p.target_id AND g.tag = 1;
+DROP TABLE portals;
+ALTER TABLE portals_v4 RENAME TO portals;
+
+-- RFC 7143 §4.4.1: a portal belongs to a portal group of its own target
+CREATE TRIGGER portals_group_of_own_target BEFORE INSERT ON portals
+WHEN (SELECT target_id FROM portal_groups WHERE id = NEW.portal_group_id) IS NOT NEW.target_id
+BEGIN
+  SELECT RAISE(ABORT, 'a portal belongs to a portal group of its own target');
+END;
+CREATE TRIGGER portals_group_of_own_target_update BEFORE UPDATE OF target_id, portal_group_id ON portals
+WHEN (SELECT target_id FROM portal_groups WHERE id = NEW.portal_group_id) IS NOT NEW.target_id
+BEGIN
+  SELECT RAISE(ABORT, 'a portal belongs to a portal group of its own target');
+END;
+
+-- the hypervisor the LUN was set up for (the UI's presets); NULL = none chosen
+ALTER TABLE luns ADD COLUMN preset TEXT CHECK (preset IN ('esxi', 'hyperv', 'xenserver', 'linux'));
+`,
+  },
 ] as const satisfies readonly Migration[];

@@ -22,7 +22,9 @@ import {
   usernameProblem,
 } from './names.ts';
 import { sha256 } from './passwords.ts';
+import { ALUA_STATES, LUN_PRESETS } from './types.ts';
 import type {
+  AluaState,
   ApiToken,
   AuditEntry,
   ChangeContext,
@@ -32,7 +34,9 @@ import type {
   Lun,
   LunBacking,
   LunMapping,
+  LunPreset,
   Portal,
+  PortalGroup,
   Role,
   Settings,
   Target,
@@ -62,6 +66,8 @@ export interface NewLun {
   blockSize: 512 | 4096;
   readOnly?: boolean;
   writeCache?: WriteCache;
+  /** the hypervisor the LUN is set up for (the UI's presets); null/absent = none */
+  preset?: LunPreset | null;
   /** only when restoring a LUN from a config document: keep the identity initiators already know */
   identity?: { serial: string; naaId: string };
 }
@@ -89,6 +95,7 @@ interface LunRow {
   serial: string;
   naa_id: string;
   created_at: number;
+  preset: LunPreset | null;
 }
 
 interface UserRow {
@@ -136,8 +143,20 @@ function lunFromRow(r: LunRow): Lun {
     serial: r.serial,
     naaId: r.naa_id,
     createdAt: r.created_at,
+    preset: r.preset ?? null,
   };
 }
+
+const presetProblem = (v: unknown): string | undefined =>
+  v === null || (LUN_PRESETS as readonly unknown[]).includes(v) ? undefined : `must be one of ${LUN_PRESETS.join(', ')} or null`;
+const aluaStateProblem = (v: unknown): string | undefined =>
+  (ALUA_STATES as readonly unknown[]).includes(v) ? undefined : `must be one of ${ALUA_STATES.join(', ')}`;
+// RFC 7143 §13.9 TargetPortalGroupTag: a 16-bit binary value; SPC-4 §7.8.6.8 keeps 0 out of the TPG designator
+const tagProblem = (v: unknown): string | undefined => (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 0xffff ? undefined : 'must be 1-65535');
+
+const PORTAL_SELECT =
+  'SELECT p.id, p.target_id AS targetId, p.address, p.port, p.portal_group_id AS portalGroupId, g.tag AS portalGroupTag FROM portals p JOIN portal_groups g ON g.id = p.portal_group_id';
+const PORTAL_GROUP_SELECT = 'SELECT id, target_id AS targetId, tag, alua_state AS aluaState FROM portal_groups';
 
 function userFromRow(r: UserRow): User {
   return { id: r.id, username: r.username, role: r.role, createdAt: r.created_at };
@@ -420,30 +439,105 @@ export class Store {
   // ---- portals
 
   listPortals(targetId?: number): Portal[] {
-    const sql = 'SELECT id, target_id AS targetId, address, port FROM portals';
     return (targetId === undefined
-      ? this.db.prepare(`${sql} ORDER BY id`).all()
-      : this.db.prepare(`${sql} WHERE target_id = ? ORDER BY id`).all(targetId)) as Portal[];
+      ? this.db.prepare(`${PORTAL_SELECT} ORDER BY p.id`).all()
+      : this.db.prepare(`${PORTAL_SELECT} WHERE p.target_id = ? ORDER BY p.id`).all(targetId)) as Portal[];
   }
 
   getPortal(id: number): Portal {
-    const r = this.db.prepare('SELECT id, target_id AS targetId, address, port FROM portals WHERE id = ?').get(id) as Portal | undefined;
+    const r = this.db.prepare(`${PORTAL_SELECT} WHERE p.id = ?`).get(id) as Portal | undefined;
     if (!r) throw new StoreError('not-found', `portal ${id} not found`);
     return r;
   }
 
-  createPortal(ctx: ChangeContext, targetId: number, address: string, port: number): Portal {
+  /** In portalGroupId's group (a group of the same target), or the target's lowest-tag group (group 1 unless removed). */
+  createPortal(ctx: ChangeContext, targetId: number, address: string, port: number, portalGroupId?: number): Portal {
     const p = new Problems();
     p.check('address', addressProblem(address));
     p.check('port', Number.isInteger(port) && port >= 1 && port <= 65535 ? undefined : 'must be 1-65535');
     p.throwIfAny();
     const t = this.getTarget(targetId);
-    return this.#change(ctx, 'portal.create', `portal ${address}:${port} of ${t.iqn}`, {}, () => {
+    const group = portalGroupId === undefined ? this.listPortalGroups(targetId)[0] : this.getPortalGroup(portalGroupId);
+    if (!group) throw new StoreError('conflict', `${t.iqn} has no portal group; create one first`, [{ field: 'portalGroupId', message: 'the target has no portal group' }]);
+    if (group.targetId !== targetId) {
+      throw new StoreError('invalid', `portal group ${group.id} belongs to another target`, [{ field: 'portalGroupId', message: `is a portal group of another target, not of ${t.iqn}` }]);
+    }
+    return this.#change(ctx, 'portal.create', `portal ${address}:${port} of ${t.iqn}`, { portalGroupTag: group.tag }, () => {
       if (this.db.prepare('SELECT 1 FROM portals WHERE target_id = ? AND address = ? AND port = ?').get(targetId, address, port)) {
         throw new StoreError('conflict', `portal ${address}:${port} already exists on ${t.iqn}`, [{ field: 'address', message: 'portal already exists' }]);
       }
-      const id = this.db.prepare('INSERT INTO portals (target_id, address, port) VALUES (?, ?, ?)').run(targetId, address, port).lastInsertRowid;
+      // the target daemon listens once per address:port and gives a connection there one TPGT (RFC 7143 §4.4.1),
+      // so targets sharing a portal must put it in portal groups with the same tag
+      const other = this.db
+        .prepare(`SELECT g.tag, t.iqn FROM portals p JOIN portal_groups g ON g.id = p.portal_group_id JOIN targets t ON t.id = p.target_id
+                  WHERE p.address = ? AND p.port = ? AND p.target_id <> ? AND g.tag <> ? LIMIT 1`)
+        .get(address, port, targetId, group.tag) as { tag: number; iqn: string } | undefined;
+      if (other) {
+        throw new StoreError('conflict', `${address}:${port} is in portal group ${other.tag} of ${other.iqn}; a shared portal has the same tag on every target`, [
+          { field: 'portalGroupId', message: `must be a group with tag ${other.tag} (the portal's tag on ${other.iqn})` },
+        ]);
+      }
+      const id = this.db
+        .prepare('INSERT INTO portals (target_id, portal_group_id, address, port) VALUES (?, ?, ?, ?)')
+        .run(targetId, group.id, address, port).lastInsertRowid;
       return this.getPortal(Number(id));
+    });
+  }
+
+  // ---- portal groups (RFC 7143 §4.4.1; SPC-4 §5.16: one ALUA target port group each)
+
+  listPortalGroups(targetId?: number): PortalGroup[] {
+    return (targetId === undefined
+      ? this.db.prepare(`${PORTAL_GROUP_SELECT} ORDER BY target_id, tag`).all()
+      : this.db.prepare(`${PORTAL_GROUP_SELECT} WHERE target_id = ? ORDER BY tag`).all(targetId)) as PortalGroup[];
+  }
+
+  getPortalGroup(id: number): PortalGroup {
+    const r = this.db.prepare(`${PORTAL_GROUP_SELECT} WHERE id = ?`).get(id) as PortalGroup | undefined;
+    if (!r) throw new StoreError('not-found', `portal group ${id} not found`);
+    return r;
+  }
+
+  createPortalGroup(ctx: ChangeContext, targetId: number, tag: number, aluaState: AluaState = 'active-optimized'): PortalGroup {
+    const p = new Problems();
+    p.check('tag', tagProblem(tag));
+    p.check('aluaState', aluaStateProblem(aluaState));
+    p.throwIfAny();
+    const t = this.getTarget(targetId);
+    return this.#change(ctx, 'portal-group.create', `portal group ${tag} of ${t.iqn}`, { aluaState }, () => {
+      if (this.db.prepare('SELECT 1 FROM portal_groups WHERE target_id = ? AND tag = ?').get(targetId, tag)) {
+        throw new StoreError('conflict', `${t.iqn} already has portal group ${tag}`, [{ field: 'tag', message: `tag ${tag} is already used on this target` }]);
+      }
+      const id = this.db.prepare('INSERT INTO portal_groups (target_id, tag, alua_state) VALUES (?, ?, ?)').run(targetId, tag, aluaState).lastInsertRowid;
+      return this.getPortalGroup(Number(id));
+    });
+  }
+
+  /** SPC-4 §5.16.2.5: the new state is an implicit ALUA transition the target applies live. */
+  updatePortalGroup(ctx: ChangeContext, id: number, patch: { aluaState: AluaState }): PortalGroup {
+    const g = this.getPortalGroup(id);
+    const p = new Problems();
+    p.check('aluaState', aluaStateProblem(patch.aluaState));
+    p.throwIfAny();
+    const t = this.getTarget(g.targetId);
+    return this.#change(ctx, 'portal-group.update', `portal group ${g.tag} of ${t.iqn}`, { aluaState: { from: g.aluaState, to: patch.aluaState } }, () => {
+      this.db.prepare('UPDATE portal_groups SET alua_state = ? WHERE id = ?').run(patch.aluaState, id);
+      return this.getPortalGroup(id);
+    });
+  }
+
+  /** Refused while the group has portals (they would lose their TPGT) or when it is the target's last group. */
+  deletePortalGroup(ctx: ChangeContext, id: number): void {
+    const g = this.getPortalGroup(id);
+    const t = this.getTarget(g.targetId);
+    const portals = this.listPortals(g.targetId).filter((x) => x.portalGroupId === id);
+    if (portals.length > 0) {
+      throw new StoreError('in-use', `portal group ${g.tag} of ${t.iqn} has portals (${portals.map((x) => `${x.address}:${x.port}`).join(', ')}); delete them first`);
+    }
+    this.#change(ctx, 'portal-group.delete', `portal group ${g.tag} of ${t.iqn}`, {}, () => {
+      const n = (this.db.prepare('SELECT count(*) AS n FROM portal_groups WHERE target_id = ?').get(g.targetId) as { n: number }).n;
+      if (n <= 1) throw new StoreError('conflict', `portal group ${g.tag} is the last portal group of ${t.iqn}; a target needs one`);
+      this.db.prepare('DELETE FROM portal_groups WHERE id = ?').run(id);
     });
   }
 
@@ -477,6 +571,7 @@ export class Store {
     const p = new Problems();
     p.check('name', poolNameProblem(l.name));
     p.check('blockSize', l.blockSize === 512 || l.blockSize === 4096 ? undefined : 'must be 512 or 4096');
+    if (l.preset !== undefined) p.check('preset', presetProblem(l.preset));
     this.#lunProblems(l, p);
     if (l.backing === 'lv') {
       if (l.lvPath === undefined) p.check('lvPath', 'is required for an lv-backed LUN');
@@ -494,7 +589,7 @@ export class Store {
     // SPC-4 §7.8.5 (unit serial number VPD) and §7.8.6.6 (NAA designator): assigned once, here, and never changed
     const serial = l.identity?.serial ?? randomBytes(8).toString('hex');
     const naaId = l.identity?.naaId ?? NAA_LOCALLY_ASSIGNED + randomBytes(8).toString('hex').slice(1);
-    return this.#change(ctx, 'lun.create', `lun ${l.name}`, { backing: l.backing, sizeBytes: l.sizeBytes, blockSize: l.blockSize }, () => {
+    return this.#change(ctx, 'lun.create', `lun ${l.name}`, { backing: l.backing, sizeBytes: l.sizeBytes, blockSize: l.blockSize, preset: l.preset ?? null }, () => {
       if (this.db.prepare('SELECT 1 FROM luns WHERE name = ?').get(l.name)) {
         throw new StoreError('conflict', `lun ${l.name} already exists`, [{ field: 'name', message: 'name already exists' }]);
       }
@@ -507,10 +602,10 @@ export class Store {
       const path = l.backing === 'file' ? this.pool.pathFor(l.name) : l.lvPath!;
       const id = this.db
         .prepare(
-          `INSERT INTO luns (name, backing, path, size_bytes, block_size, read_only, write_cache, serial, naa_id, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO luns (name, backing, path, size_bytes, block_size, read_only, write_cache, serial, naa_id, created_at, preset)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(l.name, l.backing, path, l.sizeBytes, l.blockSize, l.readOnly ? 1 : 0, l.writeCache ?? 'write-through', serial, naaId, this.#now()).lastInsertRowid;
+        .run(l.name, l.backing, path, l.sizeBytes, l.blockSize, l.readOnly ? 1 : 0, l.writeCache ?? 'write-through', serial, naaId, this.#now(), l.preset ?? null).lastInsertRowid;
       // the file is created last inside the transaction: if it fails the row rolls back; 'wx' never reuses a file
       if (l.backing === 'file') {
         try {
@@ -527,21 +622,24 @@ export class Store {
   }
 
   /** Size may only grow (shrinking under a live initiator loses data); serial and NAA id are never touched. */
-  updateLun(ctx: ChangeContext, id: number, patch: { sizeBytes?: number; readOnly?: boolean; writeCache?: WriteCache }): Lun {
+  updateLun(ctx: ChangeContext, id: number, patch: { sizeBytes?: number; readOnly?: boolean; writeCache?: WriteCache; preset?: LunPreset | null }, opts: { lvExtended?: boolean } = {}): Lun {
     const lun = this.getLun(id);
     const p = new Problems();
+    if (patch.preset !== undefined) p.check('preset', presetProblem(patch.preset));
     if (patch.sizeBytes !== undefined) {
       this.#lunProblems({ sizeBytes: patch.sizeBytes, blockSize: lun.blockSize }, p);
       if (patch.sizeBytes < lun.sizeBytes) p.check('sizeBytes', `must not shrink the LUN (now ${lun.sizeBytes})`);
-      if (lun.backing === 'lv' && patch.sizeBytes !== lun.sizeBytes) p.check('sizeBytes', 'of an lv-backed LUN changes with the LV (lvextend), not here');
+      // the storage backend (api/src/storage/backend.ts) has run lvextend first and passes the LV's new size
+      if (lun.backing === 'lv' && patch.sizeBytes !== lun.sizeBytes && !opts.lvExtended) p.check('sizeBytes', 'of an lv-backed LUN changes with the LV (lvextend), not here');
     }
     p.throwIfAny();
     return this.#change(ctx, 'lun.update', `lun ${lun.name}`, patch, () => {
       if (patch.readOnly !== undefined) this.db.prepare('UPDATE luns SET read_only = ? WHERE id = ?').run(patch.readOnly ? 1 : 0, id);
       if (patch.writeCache !== undefined) this.db.prepare('UPDATE luns SET write_cache = ? WHERE id = ?').run(patch.writeCache, id);
+      if (patch.preset !== undefined) this.db.prepare('UPDATE luns SET preset = ? WHERE id = ?').run(patch.preset, id);
       if (patch.sizeBytes !== undefined && patch.sizeBytes !== lun.sizeBytes) {
         this.db.prepare('UPDATE luns SET size_bytes = ? WHERE id = ?').run(patch.sizeBytes, id);
-        this.pool.grow(lun.name, patch.sizeBytes);
+        if (lun.backing === 'file') this.pool.grow(lun.name, patch.sizeBytes);
       }
       return this.getLun(id);
     });

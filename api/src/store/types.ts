@@ -24,11 +24,30 @@ export interface Target {
   alias: string | null;
 }
 
+/** SPC-4 §5.16.2.4: the ALUA access state of a target port group (one per iSCSI portal group). */
+export type AluaState = 'active-optimized' | 'active-non-optimized' | 'standby' | 'unavailable';
+export const ALUA_STATES = ['active-optimized', 'active-non-optimized', 'standby', 'unavailable'] as const satisfies readonly AluaState[];
+
+/** The hypervisor a LUN was set up for (ui/src/presets.ts ids). */
+export type LunPreset = 'esxi' | 'hyperv' | 'xenserver' | 'linux';
+export const LUN_PRESETS = ['esxi', 'hyperv', 'xenserver', 'linux'] as const satisfies readonly LunPreset[];
+
+/** RFC 7143 §4.4.1: a target's portal group; its tag (TPGT) is unique within the target. */
+export interface PortalGroup {
+  id: number;
+  targetId: number;
+  tag: number;
+  aluaState: AluaState;
+}
+
 export interface Portal {
   id: number;
   targetId: number;
   address: string;
   port: number;
+  portalGroupId: number;
+  /** the TPGT of its portal group, as SendTargets reports it (RFC 7143 Appendix C) */
+  portalGroupTag: number;
 }
 
 export interface Lun {
@@ -43,6 +62,7 @@ export interface Lun {
   serial: string;
   naaId: string;
   createdAt: number;
+  preset: LunPreset | null;
 }
 
 export interface LunMapping {

@@ -12,7 +12,7 @@ import type { TargetRuntime } from './runtime.ts';
 /** Longest request line accepted (a desired state with a few thousand LUNs fits comfortably). */
 export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
-export const CONTROL_OPS = ['ping', 'apply', 'sessions', 'stats', 'refreshCapacity'] as const;
+export const CONTROL_OPS = ['ping', 'apply', 'sessions', 'stats', 'refreshCapacity', 'endSession', 'poolUsage'] as const;
 export type ControlOp = (typeof CONTROL_OPS)[number];
 
 type Request = Record<string, unknown> & { id: string | number; op: ControlOp };
@@ -44,8 +44,25 @@ export async function dispatch(runtime: TargetRuntime, req: Request): Promise<un
     }
     case 'sessions':
       return { sessions: runtime.sessions() };
+    case 'endSession': {
+      // RFC 7143 §11.12.3: TSIH 0 means "new session", so live sessions have 1-65535
+      if (!Number.isInteger(req['tsih']) || (req['tsih'] as number) < 1 || (req['tsih'] as number) > 0xffff) throw new ControlError('bad-request', 'tsih must be an integer 1-65535');
+      return runtime.endSession(req['tsih'] as number);
+    }
     case 'stats':
       return { targets: runtime.stats() };
+    case 'poolUsage': {
+      // SBC-4 §4.7.3.8: the share of each pool in use, for the thin-provisioning soft threshold
+      const entries = req['entries'];
+      if (!Array.isArray(entries) || entries.length > 100_000) throw new ControlError('bad-request', 'entries must be an array of {path, usedFraction}');
+      entries.forEach((e: unknown, i) => {
+        const o = e as Record<string, unknown> | null;
+        if (typeof o !== 'object' || o === null || typeof o['path'] !== 'string' || !o['path'].startsWith('/')) throw new ControlError('bad-request', `entries[${i}].path must be an absolute path`);
+        const f = o['usedFraction'];
+        if (typeof f !== 'number' || !(f >= 0 && f <= 1)) throw new ControlError('bad-request', `entries[${i}].usedFraction must be a number in [0, 1]`);
+      });
+      return runtime.poolUsage(entries as Array<{ path: string; usedFraction: number }>);
+    }
     case 'refreshCapacity': {
       const problems: string[] = [];
       if (typeof req['target'] !== 'string') problems.push('target must be a string');

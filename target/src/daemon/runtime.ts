@@ -10,16 +10,17 @@ import { openBackstore as defaultOpenBackstore } from '../backstore/index.ts';
 import type { Backstore, OpenBackstoreOptions } from '../backstore/index.ts';
 import { IscsiServer } from '../iscsi/server.ts';
 import type { SessionInfo } from '../iscsi/server.ts';
-import type { PortalEntry, TargetEntry } from '../iscsi/target-config.ts';
+import type { AccessRule, PortalEntry, TargetEntry } from '../iscsi/target-config.ts';
 import type { Logger } from '../log.ts';
+import type { ConfigurableAccessState } from '../scsi/alua.ts';
 import { ScsiTargetDevice } from '../scsi/device.ts';
 import { TargetStats } from '../scsi/stats.ts';
 import type { LunCounters } from '../scsi/stats.ts';
 import type { LunEntry } from '../scsi/types.ts';
-import { allowedInitiatorsOf } from './acl.ts';
+import { accessRulesOf } from './acl.ts';
 import { ControlError } from './errors.ts';
-import { validateState } from './state.ts';
-import type { DesiredBackstore, DesiredState, DesiredTarget } from './state.ts';
+import { portalGroupsOf, validateState } from './state.ts';
+import type { DesiredBackstore, DesiredPortalGroup, DesiredState, DesiredTarget } from './state.ts';
 
 export interface RuntimeOptions {
   log: Logger;
@@ -66,10 +67,36 @@ function lunIdentity(b: DesiredBackstore): string {
 
 /** The iSCSI-visible settings of a target besides its LUNs. */
 function entryIdentity(t: DesiredTarget): string {
-  return JSON.stringify([t.alias ?? null, t.portalGroupTag, t.acl, t.chap ?? null, t.mutualChap ?? null]);
+  const groups = servedGroups(t).map((g) => [g.tag, g.aluaState]);
+  return JSON.stringify([t.alias ?? null, groups, t.acl, t.chap ?? null, t.mutualChap ?? null]);
 }
 
 const portalKey = (p: { host: string; port: number }): string => `${p.host}|${p.port}`;
+
+/** The store's ALUA state names as the SCSI layer's (SPC-4 §5.16.2.4). */
+const ACCESS_STATE = {
+  'active-optimized': 'active/optimized',
+  'active-non-optimized': 'active/non-optimized',
+  standby: 'standby',
+  unavailable: 'unavailable',
+} as const satisfies Record<DesiredPortalGroup['aluaState'], ConfigurableAccessState>;
+
+/**
+ * The portal groups a target is served through: those with portals, ascending by tag. A group without portals has
+ * no target port, so RTPG does not list it (SPC-4 §6.36).
+ */
+function servedGroups(t: DesiredTarget): DesiredPortalGroup[] {
+  return portalGroupsOf(t).filter((g) => g.portals.length > 0).sort((a, b) => a.tag - b.tag);
+}
+
+/** The management plane's soft threshold for a LUN (serve adds it to each backstore of the desired state). */
+function softThresholdOf(b: DesiredBackstore): number | undefined {
+  const v = (b as DesiredBackstore & { softThresholdPercent?: unknown }).softThresholdPercent;
+  return typeof v === 'number' && v > 0 && v <= 100 ? v : undefined;
+}
+
+/** Parameter3 of the logout request (RFC 7143 §11.9.1): seconds the initiator has before its connection is dropped. */
+const END_SESSION_LOGOUT_SECONDS = 2;
 
 export class TargetRuntime {
   readonly #o: RuntimeOptions;
@@ -162,6 +189,8 @@ export class TargetRuntime {
           const prev = run?.luns.get(m.lun);
           if (prev && lunIdentity(prev.spec) === lunIdentity(spec)) {
             luns.set(m.lun, { lun: m.lun, spec, entry: prev.entry });
+            // the soft threshold is read at every sample: a new percentage applies to the running LU in place
+            prev.entry.softThresholdPercent = softThresholdOf(spec);
             if (spec.sizeBytes !== prev.spec.sizeBytes) grown.push(m.lun);
             continue;
           }
@@ -184,6 +213,7 @@ export class TargetRuntime {
               writeCache: spec.writeBack ? 'back' : 'through',
               backstore,
               ...(this.#o.prStateDir ? { prStatePath: join(this.#o.prStateDir, `${spec.naaId}.pr.json`) } : {}),
+              ...(softThresholdOf(spec) !== undefined ? { softThresholdPercent: softThresholdOf(spec)! } : {}),
             },
           });
         }
@@ -194,11 +224,21 @@ export class TargetRuntime {
       throw err;
     }
 
-    // 3. portals: each target's own, deduplicated by address (all targets share portal group tag semantics)
+    // 3. portals: every portal group's, each listening with its group's tag (RFC 7143 §4.4.1: a connection's TPGT is
+    // its portal's). One listener per address:port: targets sharing one should give it the same tag (the store does)
     const portals = new Map<string, PortalEntry>();
-    for (const t of next.targets) for (const p of t.portals) if (!portals.has(portalKey(p))) portals.set(portalKey(p), { ...p, portalGroupTag: t.portalGroupTag });
-    const before = this.#server.o.portals.map(portalKey).sort().join(',');
-    const after = [...portals.keys()].sort().join(',');
+    for (const t of next.targets) {
+      for (const g of portalGroupsOf(t)) {
+        for (const p of g.portals) {
+          const shared = portals.get(portalKey(p));
+          if (!shared) portals.set(portalKey(p), { host: p.host, port: p.port, portalGroupTag: g.tag });
+          else if (shared.portalGroupTag !== g.tag) result.warnings.push(`${t.name}: portal ${p.host}:${p.port} is in portal group ${g.tag} but already listens as portal group ${shared.portalGroupTag}`);
+        }
+      }
+    }
+    const tagged = (p: PortalEntry): string => `${portalKey(p)}|${p.portalGroupTag}`;
+    const before = this.#server.o.portals.map(tagged).sort().join(',');
+    const after = [...portals.values()].map(tagged).sort().join(',');
     if (before !== after) {
       const previous = this.#server.o.portals.map((p) => ({ ...p }));
       try {
@@ -214,11 +254,11 @@ export class TargetRuntime {
     // 4. LUN maps of targets that stay, then the target table
     const entries: TargetEntry[] = [];
     const nextTargets = new Map<string, RunningTarget>();
+    const lunSwaps: Array<{ target: string; swap: () => Promise<void> }> = [];
     for (const [key, plan] of plans) {
       const run = this.#targets.get(key);
       const t = plan.spec;
-      const { allowedInitiators, unenforced } = allowedInitiatorsOf(t.acl);
-      for (const g of unenforced) result.warnings.push(`${t.name}: ACL entry ${g} restricts networks, which the target cannot check yet; it admits nobody`);
+      const access = accessRulesOf(t.acl);
       if (!run) {
         const stats = new TargetStats();
         const device = new ScsiTargetDevice({
@@ -227,7 +267,7 @@ export class TargetRuntime {
           log: (m) => this.#o.log.warn(m),
           stats,
         });
-        const entry = this.#entryOf(t, device, allowedInitiators);
+        const entry = this.#entryOf(t, device, access);
         entries.push(entry);
         nextTargets.set(key, { spec: t, entry, device, stats, luns: plan.luns });
         result.targetsAdded.push(t.name);
@@ -243,12 +283,13 @@ export class TargetRuntime {
         }
         for (const [n, l] of plan.luns) if (run.luns.get(n)?.entry !== l.entry) result.lunsAdded.push({ target: t.name, lun: n });
         // SPC-4 §6.33 / SAM-5 §5.14: every nexus learns of the new inventory through REPORTED LUNS DATA HAS CHANGED
-        await run.device.setLuns(new Map([...plan.luns].map(([n, l]) => [n, l.entry])));
+        const map = new Map([...plan.luns].map(([n, l]) => [n, l.entry] as const));
+        lunSwaps.push({ target: t.name, swap: () => run.device.setLuns(map) });
       }
       if (entryIdentity(t) === entryIdentity(run.spec)) {
         entries.push(run.entry);
       } else {
-        entries.push(this.#entryOf(t, run.device, allowedInitiators));
+        entries.push(this.#entryOf(t, run.device, access));
         result.targetsUpdated.push(t.name);
       }
       // the server keeps the live entry object and copies new settings onto it
@@ -259,14 +300,24 @@ export class TargetRuntime {
       result.targetsRemoved.push(run.spec.name);
       for (const n of run.luns.keys()) result.lunsRemoved.push({ target: run.spec.name, lun: n });
     }
-    const done = await this.#server.setTargets(entries);
+    // LUN maps and the target table (ACL, CHAP) change in the same turn of the event loop: setTargets switches the
+    // table before its first await, and every setLuns is started just before it — whatever a setLuns does before
+    // its own first await lands in that same turn, anything later (unmapping further LUNs, mapping new ones) lands
+    // under the new ACL. No initiator that the new ACL refuses ever reaches a LUN the new state adds.
+    const swapping = lunSwaps.map((l) => l.swap());
+    const settingTargets = this.#server.setTargets(entries);
+    const swapped = await Promise.allSettled(swapping);
+    const done = await settingTargets;
+    swapped.forEach((r, i) => {
+      if (r.status === 'rejected') result.warnings.push(`${lunSwaps[i]!.target}: LUN map change: ${(r.reason as Error).message}`);
+    });
     result.sessionsEnded = done.sessionsEnded;
     this.#targets.clear();
     for (const [k, v] of nextTargets) this.#targets.set(k, v);
 
-    // 5. discovery CHAP applies to the next discovery login
+    // 5. discovery CHAP (one-way and mutual) applies to the next discovery login
     this.#server.o.discoveryChap = next.discoveryChap;
-    if (next.discoveryMutualChap) result.warnings.push('mutual CHAP for discovery sessions is not supported by the target yet; one-way CHAP applies');
+    this.#server.o.discoveryMutualChap = next.discoveryChap ? next.discoveryMutualChap : undefined;
 
     // 6. SBC-4 §4.6: a LUN whose size changed reports CAPACITY DATA HAS CHANGED
     for (const [key, plan] of plans) {
@@ -295,15 +346,20 @@ export class TargetRuntime {
     return result;
   }
 
-  #entryOf(t: DesiredTarget, device: ScsiTargetDevice, allowedInitiators: string[]): TargetEntry {
-    // every optional key is present (possibly undefined): setTargets copies the entry onto the live one with
-    // Object.assign, so a key left out would keep the old value (a removed CHAP secret would stay in force)
+  #entryOf(t: DesiredTarget, device: ScsiTargetDevice, access: AccessRule[]): TargetEntry {
+    const groups = servedGroups(t);
     return {
       name: t.name,
       alias: t.alias,
-      portalGroupTag: t.portalGroupTag,
+      // SPC-4 §5.16: each portal group is one target port group; its state reaches RTPG and command filtering, and a
+      // change of it is an implicit transition (ASYMMETRIC ACCESS STATE CHANGED on every nexus, no session drops)
+      portalGroupTag: groups[0]?.tag ?? 1,
+      extraPortalGroupTags: groups.slice(1).map((g) => g.tag),
+      portalGroupStates: Object.fromEntries(groups.map((g) => [g.tag, ACCESS_STATE[g.aluaState]])),
       device,
-      allowedInitiators,
+      // the store's ACL decides (access); allowedInitiators is the command line's name list, unused here
+      allowedInitiators: [],
+      access,
       chap: t.chap ? { user: t.chap.user, secret: t.chap.secret } : undefined,
       mutualChap: t.mutualChap ? { user: t.mutualChap.user, secret: t.mutualChap.secret } : undefined,
     };
@@ -326,6 +382,38 @@ export class TargetRuntime {
         .filter((c) => run.luns.has(c.lun) || c.inFlight > 0)
         .map((c) => ({ ...c, backstore: run.luns.get(c.lun)?.spec.name })),
     }));
+  }
+
+  /**
+   * Ends one live session (the initiator is asked to log out first, RFC 7143 §11.9.1); not-found when no session
+   * has that TSIH. The initiator may log in again if the ACL still admits it.
+   */
+  async endSession(tsih: number): Promise<{ tsih: number; ended: 'logged-out' | 'dropped' }> {
+    const ending = this.#server.endSession(tsih, END_SESSION_LOGOUT_SECONDS);
+    if (!ending) throw new ControlError('not-found', `no session with TSIH ${tsih}`);
+    return { tsih, ended: await ending };
+  }
+
+  /**
+   * Pool usage from the management plane (SBC-4 §4.7.3.8): each entry names a backstore path, or a directory holding
+   * backstore files (the file pool), and the share of it in use. Every LUN there gets ScsiTargetDevice.setPoolUsage;
+   * the most specific entry wins. Returns how many LUNs were updated and which raised the soft threshold UA now.
+   */
+  poolUsage(entries: ReadonlyArray<{ path: string; usedFraction: number }>): { updated: number; raised: Array<{ target: string; lun: number }> } {
+    const out = { updated: 0, raised: [] as Array<{ target: string; lun: number }> };
+    for (const run of this.#targets.values()) {
+      for (const l of run.luns.values()) {
+        let best: { path: string; usedFraction: number } | undefined;
+        for (const e of entries) {
+          const covers = l.spec.path === e.path || l.spec.path.startsWith(e.path.endsWith('/') ? e.path : `${e.path}/`);
+          if (covers && (!best || e.path.length > best.path.length)) best = e;
+        }
+        if (!best || !run.device.hasLun(l.lun)) continue;
+        out.updated++;
+        if (run.device.setPoolUsage(l.lun, best.usedFraction)) out.raised.push({ target: run.spec.name, lun: l.lun });
+      }
+    }
+    return out;
   }
 
   async refreshCapacity(target: string, lun: number): Promise<number> {

@@ -4,16 +4,18 @@
  */
 import { isAbsolute } from 'node:path';
 import { isIP } from 'node:net';
-import type { DesiredState } from '../../../api/src/desired-state.ts';
+import type { DesiredPortalGroup, DesiredState, DesiredTarget } from '../../../api/src/desired-state.ts';
 import { iscsiNameProblem } from '../iscsi/names.ts';
 
-export type { DesiredState, DesiredBackstore, DesiredTarget, DesiredAclEntry, ChapCredential } from '../../../api/src/desired-state.ts';
+export type { DesiredState, DesiredBackstore, DesiredTarget, DesiredPortalGroup, DesiredAclEntry, ChapCredential } from '../../../api/src/desired-state.ts';
 
 export const STATE_VERSION = 1;
 // SAM-5 §4.6.1 / our LUN encoding: flat space addressing reaches 16383
 const MAX_LUN = 16383;
 const NAA_ID = /^[0-9a-f]{16}$|^[0-9a-f]{32}$/;
 const SERIAL = /^[\x21-\x7e]{1,32}$/;
+// SPC-4 §5.16.2.4: the access states a portal group (= target port group) may be put in
+const ALUA_STATES: ReadonlySet<unknown> = new Set(['active-optimized', 'active-non-optimized', 'standby', 'unavailable']);
 
 export class StateProblems extends Error {
   constructor(readonly problems: string[]) {
@@ -89,10 +91,33 @@ export function validateState(input: unknown): DesiredState {
       targetNames.add(t['name'].toLowerCase());
     }
     if (t['alias'] !== undefined && (typeof t['alias'] !== 'string' || t['alias'].length > 255)) bad(`${at}.alias`, 'must be a string of at most 255 characters');
-    if (!Number.isInteger(t['portalGroupTag']) || (t['portalGroupTag'] as number) < 1 || (t['portalGroupTag'] as number) > 0xffff) {
-      bad(`${at}.portalGroupTag`, 'must be 1-65535'); // RFC 7143 §13.9
+    // RFC 7143 §13.9: a TPGT is 16 bits; 0 stays out of the target port group designator (SPC-4 §7.8.6.8)
+    const tagOk = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 0xffff;
+    if (t['portalGroups'] !== undefined) {
+      if (t['portalGroupTag'] !== undefined || t['portals'] !== undefined) bad(at, 'portalGroups and the one-group form (portalGroupTag, portals) exclude each other');
+      const groups = array(`${at}.portalGroups`, t['portalGroups']);
+      if (Array.isArray(t['portalGroups']) && groups.length === 0) bad(`${at}.portalGroups`, 'must list at least one portal group');
+      const tags = new Set<number>();
+      const portals = new Set<string>();
+      groups.forEach((g, j) => {
+        const gat = `${at}.portalGroups[${j}]`;
+        if (!isObj(g)) return bad(gat, 'must be {tag, aluaState, portals}');
+        if (!tagOk(g['tag'])) bad(`${gat}.tag`, 'must be 1-65535');
+        else if (tags.has(g['tag'] as number)) bad(`${gat}.tag`, `duplicate portal group tag ${g['tag'] as number} (RFC 7143 §4.4.1: unique within a target)`);
+        else tags.add(g['tag'] as number);
+        if (!ALUA_STATES.has(g['aluaState'])) bad(`${gat}.aluaState`, `must be one of ${[...ALUA_STATES].join(', ')}`);
+        array(`${gat}.portals`, g['portals']).forEach((v, k) => {
+          portal(`${gat}.portals[${k}]`, v);
+          // RFC 7143 §4.4.1: a network portal belongs to one portal group of the target
+          const key = isObj(v) ? `${String(v['host'])}|${String(v['port'])}` : '';
+          if (key && portals.has(key)) bad(`${gat}.portals[${k}]`, 'is in another portal group of this target too');
+          portals.add(key);
+        });
+      });
+    } else {
+      if (!tagOk(t['portalGroupTag'])) bad(`${at}.portalGroupTag`, 'must be 1-65535');
+      array(`${at}.portals`, t['portals']).forEach((v, j) => portal(`${at}.portals[${j}]`, v));
     }
-    array(`${at}.portals`, t['portals']).forEach((v, j) => portal(`${at}.portals[${j}]`, v));
     const numbers = new Set<number>();
     array(`${at}.luns`, t['luns']).forEach((l, j) => {
       const lat = `${at}.luns[${j}]`;
@@ -124,4 +149,13 @@ export function validateState(input: unknown): DesiredState {
   if (input['warnings'] !== undefined) array('warnings', input['warnings']);
   if (p.length > 0) throw new StateProblems(p);
   return input as unknown as DesiredState;
+}
+
+/**
+ * The portal groups of a validated target: its portalGroups, or the one-group form of state files written before
+ * portal groups (portalGroupTag + portals) as one active/optimized group.
+ */
+export function portalGroupsOf(t: DesiredTarget): DesiredPortalGroup[] {
+  if (t.portalGroups) return t.portalGroups;
+  return [{ tag: t.portalGroupTag ?? 1, aluaState: 'active-optimized', portals: t.portals ?? [] }];
 }
