@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:f
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -18,19 +19,27 @@ import { desiredState, readSnapshot } from './desired-state.ts';
 import type { DesiredState } from './desired-state.ts';
 import { HttpError } from './auth/principal.ts';
 import { eventRoutes } from './routes/events.ts';
+import type { AlertSource } from './routes/events.ts';
 import { liveRoutes } from './routes/live.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { applianceSettingsRoutes } from './routes/appliance-settings.ts';
+import { selftestRoutes } from './routes/selftest.ts';
+import { shellRoutes } from './routes/shell.ts';
 import { registerUi } from './ui-static.ts';
 import type { Store } from './store/store.ts';
+import { chooseStorage, startStorageRuntime, storageTransform } from './storage/serve-storage.ts';
+import type { StorageChoice, StorageRuntime } from './storage/serve-storage.ts';
 import { TargetClient, TargetControlError } from './target-client.ts';
 import { parseCommandArgs } from '../../target/src/command-args.ts';
 
 const USAGE = `usage: openlun serve --data-dir DIR [--listen ADDR:PORT] [--no-spawn-target] [--control SOCKET]
-         [--state FILE] [--no-tls] [--log-level debug|info|warn|error]
+         [--state FILE] [--no-tls] [--log-level debug|info|warn|error] [--storage auto|lvm|file]
 
 Runs the management API (HTTPS with a self-signed certificate created in DIR/tls on first start; --no-tls serves
 HTTP, on a loopback address only). Unless --no-spawn-target, starts 'openlun targetd' when nothing answers on
-the control socket (default DIR/target.sock; state file DIR/target-state.json) and leaves it running on exit.`;
+the control socket (default DIR/target.sock; state file DIR/target-state.json) and leaves it running on exit.
+--storage: LUNs on LVM (disks, volume groups, thin pools) or in the file pool DIR/pool; auto (the default) picks
+LVM when a volume group exists.`;
 
 const DEFAULT_LISTEN = '127.0.0.1:8443';
 // sockaddr_un.sun_path is 108 bytes on Linux, including the terminating NUL
@@ -48,6 +57,8 @@ export interface ServeOptions {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** argv prefix that runs this program (targetd is started as `<prefix> targetd ...`) */
   selfArgv: string[];
+  /** LVM or the file pool behind LUNs (default auto: LVM when a volume group exists) */
+  storage?: StorageChoice;
 }
 
 export interface ServeHandle {
@@ -68,11 +79,13 @@ export class Reconciler {
   constructor(
     readonly store: Store,
     readonly target: TargetClient,
+    /** storage's additions (LUNs offline during a rollback, soft thresholds): storage/serve-storage.ts */
+    readonly transform: (s: DesiredState) => DesiredState = (s) => s,
   ) {}
 
   sync(opts: { force?: boolean } = {}): Promise<{ applied: boolean; result?: unknown }> {
     const run = this.#chain.then(async () => {
-      const state: DesiredState = desiredState(readSnapshot(this.store));
+      const state: DesiredState = this.transform(desiredState(readSnapshot(this.store)));
       const json = JSON.stringify(state);
       if (json === this.#last && !opts.force) return { applied: false };
       const result = await this.target.request('apply', { state, ...(opts.force ? { force: true } : {}) });
@@ -181,10 +194,15 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
   const tls = o.tls ? await ensureCertificate(o.dataDir) : undefined;
 
   let reconciler: Reconciler | undefined;
+  let storageRuntime: StorageRuntime | undefined;
+  const storage = await chooseStorage(o.storage ?? 'auto', o.dataDir, say);
+  // what the settings page shows; the port is filled in once listening (--listen may ask for port 0)
+  const web = { host: o.host, port: o.port, tls: o.tls };
   const app = await buildApp({
     dataDir: o.dataDir,
     secureCookies: o.tls,
     logger: { level: o.logLevel },
+    storage: (store) => storage.backend(store),
     extend: async (a) => {
       // the web UI's bundle (scripts/build-ui.mjs; bin/openlun builds it when the sources are newer). Without one the
       // API still serves — an appliance must stay manageable through the API and keep its target running.
@@ -193,7 +211,8 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
       } catch (err) {
         say(`web UI not served: ${(err as Error).message}`);
       }
-      reconciler = new Reconciler(a.openlun.store, target);
+      reconciler = new Reconciler(a.openlun.store, target, storageTransform(a.openlun.storage));
+      storageRuntime = startStorageRuntime(a, target, (r) => reconciler!.sync(r));
       // the single place every committed change passes: a successful state-changing request. The answer waits
       // for the apply, so a client that gets 2xx can use the target right away.
       a.addHook('preHandler', async (request) => {
@@ -216,7 +235,11 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
         return payload;
       });
       await a.register(liveRoutes(target));
-      for (const routes of [metricsRoutes(target), eventRoutes(target)]) await a.register(routes);
+      for (const routes of [metricsRoutes(target), eventRoutes(target, {}, storageRuntime.alerts as AlertSource)]) await a.register(routes);
+      // the web shell (WebSocket, registers @fastify/websocket) and the self-test, which needs targetd to serve its LUN
+      await a.register(shellRoutes({ dataDir: o.dataDir }));
+      await a.register(selftestRoutes({ store: a.openlun.store, sync: () => reconciler!.sync() }));
+      await a.register(applianceSettingsRoutes({ dataDir: o.dataDir, web, ...(tls ? { activeCertificate: tls.cert } : {}) }));
     },
   });
   try {
@@ -227,11 +250,20 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
 
   const forward = (req: http.IncomingMessage, res: http.ServerResponse): void => void app.server.emit('request', req, res);
   const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, forward) : http.createServer(forward);
+  // WebSocket handshakes (the web shell) arrive as 'upgrade'; closeAllConnections() does not see upgraded sockets, so
+  // they are kept here and ended on close (a shell's session then ends and is audited)
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    app.server.emit('upgrade', req, socket, head);
+  });
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen({ host: o.host, port: o.port }, () => resolveListen());
   });
   const port = (server.address() as { port: number }).port;
+  web.port = port;
   const url = `${tls ? 'https' : 'http'}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
   return {
     app,
@@ -241,7 +273,9 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();
+        for (const s of upgraded) s.destroy();
       });
+      await storageRuntime?.stop();
       await app.close();
     },
   };
@@ -267,6 +301,7 @@ export async function runServeCommand(argv: string[], selfArgv: string[]): Promi
     state: { type: 'string' },
     'no-tls': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
+    storage: { type: 'string', default: 'auto' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   if (typeof values === 'number') return values;
@@ -275,6 +310,7 @@ export async function runServeCommand(argv: string[], selfArgv: string[]): Promi
     if (!values['data-dir']) throw new Error('--data-dir is required');
     const level = values['log-level']!;
     if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new Error('bad --log-level');
+    if (!['auto', 'lvm', 'file'].includes(values.storage!)) throw new Error('--storage must be auto, lvm or file');
     const dataDir = resolve(values['data-dir']);
     const { host, port } = parseListen(values.listen!);
     handle = await startServe({
@@ -287,6 +323,7 @@ export async function runServeCommand(argv: string[], selfArgv: string[]): Promi
       tls: !values['no-tls'],
       logLevel: level as ServeOptions['logLevel'],
       selfArgv,
+      storage: values.storage as StorageChoice,
     });
   } catch (err) {
     process.stderr.write(`openlun serve: ${(err as Error).message}\n`);

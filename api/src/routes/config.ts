@@ -6,6 +6,8 @@ import { applyConfig } from '../config/apply.ts';
 import { ConfigDocument, configProblems, exportConfig, planConfig } from '../config/document.ts';
 import { verifyPassword } from '../store/passwords.ts';
 import { AuditEntry, Settings, responses } from '../schemas.ts';
+import type { Store } from '../store/store.ts';
+import type { AuditEntry as AuditEntryRecord } from '../store/types.ts';
 import { changeContext } from './common.ts';
 
 const ExportWithSecrets = Type.Object({ password: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false });
@@ -24,9 +26,55 @@ const SettingsPatch = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 const AuditQuery = Type.Object(
-  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), offset: Type.Optional(Type.Integer({ minimum: 0 })) },
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+    user: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'who acted (also matches "<user> (token)", "<user> (self-test)")' })),
+    action: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'an action or its prefix: "shell" matches shell.start and shell.end' })),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'text anywhere in the object, detail, address, user or action' })),
+    from: Type.Optional(Type.Integer({ minimum: 0, description: 'epoch ms, inclusive' })),
+    to: Type.Optional(Type.Integer({ minimum: 0, description: 'epoch ms, exclusive' })),
+  },
   { additionalProperties: false },
 );
+
+/** LIKE with the user's text taken literally ("%" and "_" are not wildcards here). */
+function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** The audit log filtered (newest first) and the number of entries the filter matches, for paging. */
+function queryAudit(store: Store, q: Static<typeof AuditQuery>): { entries: AuditEntryRecord[]; total: number } {
+  const where: string[] = [];
+  const args: Array<string | number> = [];
+  if (q.user !== undefined) {
+    where.push("(actor = ? OR actor LIKE ? ESCAPE '\\')");
+    args.push(q.user, `${likeLiteral(q.user)} (%`);
+  }
+  if (q.action !== undefined) {
+    where.push("(action = ? OR action LIKE ? ESCAPE '\\')");
+    args.push(q.action, `${likeLiteral(q.action)}.%`);
+  }
+  if (q.q !== undefined) {
+    const pattern = `%${likeLiteral(q.q)}%`;
+    where.push(`(${['object', 'detail', 'actor', 'action', 'ip'].map((c) => `${c} LIKE ? ESCAPE '\\'`).join(' OR ')})`);
+    args.push(pattern, pattern, pattern, pattern, pattern);
+  }
+  if (q.from !== undefined) {
+    where.push('at >= ?');
+    args.push(q.from);
+  }
+  if (q.to !== undefined) {
+    where.push('at < ?');
+    args.push(q.to);
+  }
+  const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const total = (store.db.prepare(`SELECT count(*) AS n FROM audit_log ${clause}`).get(...args) as { n: number }).n;
+  const rows = store.db.prepare(`SELECT * FROM audit_log ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, q.limit ?? 100, q.offset ?? 0) as Array<
+    Omit<AuditEntryRecord, 'detail'> & { detail: string }
+  >;
+  return { entries: rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> })), total };
+}
 
 export async function configRoutes(app: FastifyInstance): Promise<void> {
   const { store } = app.openlun;
@@ -68,5 +116,10 @@ export async function configRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<{ Querystring: Static<typeof AuditQuery> }>('/api/audit', {
     schema: { tags: ['system'], querystring: AuditQuery, response: responses({ 200: Type.Array(AuditEntry) }) },
-  }, async (request) => store.listAudit(request.query.limit ?? 100, request.query.offset ?? 0));
+  }, async (request, reply) => {
+    const { entries, total } = queryAudit(store, request.query);
+    // the page is the body; how many entries match the filter in all rides in a header, so the body stays an array
+    reply.header('x-total-count', String(total));
+    return entries;
+  });
 }
