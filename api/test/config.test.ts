@@ -183,3 +183,60 @@ describe('config apply', () => {
     assert.equal((await call('GET', '/api/config')).raw, before);
   });
 });
+
+describe('config as code: storage settings and snapshot schedules', () => {
+  test('export, plan, apply elsewhere and re-plan nothing; a changed schedule is replaced; bad fields named', async () => {
+    const lunId = ((await call('GET', '/api/luns')).body as Array<{ id: number; name: string }>).find((l) => l.name === 'disk0')!.id;
+    const base = (await call('GET', '/api/config')).body as ConfigDocument;
+    assert.equal(base.storage, undefined, 'the default threshold is left out');
+    assert.equal((await app.inject({ method: 'PATCH', url: '/api/storage', headers: as(admin), payload: { softThresholdPercent: 70 } })).statusCode, 200);
+    assert.equal((await call('POST', '/api/snapshot-schedules', { lunId, preset: 'hourly', keep: 24 })).status, 201);
+    assert.equal((await call('POST', '/api/snapshot-schedules', { lunId, everyMinutes: 15, keep: 4 })).status, 201);
+    const doc = (await call('POST', '/api/config/export', { password: ADMIN_PASSWORD })).body as ConfigDocument;
+    assert.deepEqual(doc.storage, { softThresholdPercent: 70 });
+    assert.deepEqual(doc.snapshotSchedules, [
+      { lun: 'disk0', everyMinutes: 60, keep: 24 },
+      { lun: 'disk0', everyMinutes: 15, keep: 4 },
+    ]);
+
+    const other = await newApp();
+    try {
+      const otherAdmin = await setupAdmin(other.app);
+      const plan = await other.app.inject({ method: 'POST', url: '/api/config/plan', headers: as(otherAdmin), payload: doc });
+      const kinds = (plan.json().changes as Array<{ kind: string; key: string }>).filter((c) => c.kind === 'snapshot-schedule' || c.kind === 'storage');
+      assert.deepEqual(kinds.map((c) => c.key).sort(), ['disk0 every 15 min keep 4', 'disk0 every 60 min keep 24', 'storage']);
+      const applied = await other.app.inject({ method: 'POST', url: '/api/config/apply', headers: as(otherAdmin), payload: doc });
+      assert.equal(applied.statusCode, 200, applied.body);
+      const again = await other.app.inject({ method: 'POST', url: '/api/config/export', headers: as(otherAdmin), payload: { password: ADMIN_PASSWORD } });
+      assert.deepEqual(again.json().snapshotSchedules, doc.snapshotSchedules);
+      assert.deepEqual(again.json().storage, doc.storage);
+      const replan = await other.app.inject({ method: 'POST', url: '/api/config/plan', headers: as(otherAdmin), payload: doc });
+      assert.deepEqual(replan.json().changes, []);
+
+      // a changed retention replaces that one schedule; dropping storage returns to the default threshold
+      const changed = structuredClone(doc);
+      changed.snapshotSchedules![1]!.keep = 8;
+      delete changed.storage;
+      const r = await other.app.inject({ method: 'POST', url: '/api/config/apply', headers: as(otherAdmin), payload: changed });
+      assert.equal(r.statusCode, 200, r.body);
+      const ops = (r.json().changes as Array<{ op: string; kind: string; key: string }>).filter((c) => c.kind !== 'chap');
+      assert.deepEqual(ops, [
+        { op: 'update', kind: 'storage', key: 'storage', fields: [{ field: 'softThresholdPercent', from: 70, to: 80 }] },
+        { op: 'delete', kind: 'snapshot-schedule', key: 'disk0 every 15 min keep 4' },
+        { op: 'create', kind: 'snapshot-schedule', key: 'disk0 every 15 min keep 8' },
+      ] as unknown as typeof ops);
+      const schedules = (await other.app.inject({ method: 'GET', url: '/api/snapshot-schedules', headers: as(otherAdmin) })).json() as Array<{ keep: number }>;
+      assert.deepEqual(schedules.map((s) => s.keep).sort((a, b) => a - b), [8, 24]);
+
+      const bad = structuredClone(doc);
+      bad.snapshotSchedules!.push({ lun: 'nope', everyMinutes: 2, keep: 0 });
+      const refused = await other.app.inject({ method: 'POST', url: '/api/config/plan', headers: as(otherAdmin), payload: bad });
+      assert.equal(refused.statusCode, 400);
+      const fields = (refused.json().fields as Array<{ field: string }>).map((x) => x.field);
+      assert.ok(fields.some((x) => x.includes('snapshotSchedules/2/everyMinutes')), JSON.stringify(fields));
+      assert.ok(fields.some((x) => x.includes('snapshotSchedules/2/keep')), JSON.stringify(fields));
+    } finally {
+      await other.close();
+    }
+  });
+});

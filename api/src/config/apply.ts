@@ -7,7 +7,9 @@ import { StoreError } from '../store/errors.ts';
 import { normalizeIscsiName } from '../store/names.ts';
 import type { Store } from '../store/store.ts';
 import type { ChangeContext } from '../store/types.ts';
-import { configProblems, exportConfig, planConfig, portalGroupsOfDoc, portalTagOfDoc, type ConfigDocument, type Plan } from './document.ts';
+import { DEFAULT_SOFT_THRESHOLD_PERCENT, readSoftThresholdPercent, writeSoftThresholdPercent } from '../storage/settings.ts';
+import { ScheduleStore } from '../storage/schedules.ts';
+import { configProblems, exportConfig, planConfig, portalGroupsOfDoc, portalTagOfDoc, scheduleKey, type ConfigDocument, type Plan } from './document.ts';
 
 type ChapDoc = NonNullable<ConfigDocument['discoveryChap']>;
 
@@ -123,6 +125,25 @@ export function applyConfig(store: Store, ctx: ChangeContext, desired: ConfigDoc
         store.deleteChap(ctx, target.id);
       }
     }
+
+    // schedules before LUN deletions (a deleted LUN takes its schedules along; the plan already lists them)
+    const scheduleStore = new ScheduleStore(store);
+    const wantSchedules = new Set((desired.snapshotSchedules ?? []).map(scheduleKey));
+    const lunNames = new Map(store.listLuns().map((l) => [l.id, l.name]));
+    const haveSchedules = new Set<string>();
+    for (const sc of scheduleStore.list()) {
+      const key = scheduleKey({ lun: lunNames.get(sc.lunId)!, everyMinutes: sc.everyMinutes, keep: sc.keep, ...(sc.sizeBytes !== null ? { sizeBytes: sc.sizeBytes } : {}) });
+      if (!wantSchedules.has(key) || haveSchedules.has(key)) scheduleStore.delete(ctx, sc.id);
+      else haveSchedules.add(key);
+    }
+    const lunIds = lunId();
+    for (const sc of desired.snapshotSchedules ?? []) {
+      if (haveSchedules.has(scheduleKey(sc))) continue;
+      scheduleStore.create(ctx, { lunId: lunIds.get(sc.lun)!, everyMinutes: sc.everyMinutes, keep: sc.keep, ...(sc.sizeBytes !== undefined ? { sizeBytes: sc.sizeBytes } : {}) });
+      haveSchedules.add(scheduleKey(sc));
+    }
+    const threshold = desired.storage?.softThresholdPercent ?? DEFAULT_SOFT_THRESHOLD_PERCENT;
+    if (readSoftThresholdPercent(store) !== threshold) writeSoftThresholdPercent(store, ctx, threshold);
 
     // groups and LUNs the document no longer names: their ACLs and mappings are gone by now (data files are kept)
     const wantGroups = new Set(desired.initiatorGroups.map((g) => g.name));

@@ -18,6 +18,8 @@ import {
   poolNameProblem,
 } from '../store/names.ts';
 import type { Store } from '../store/store.ts';
+import { DEFAULT_SOFT_THRESHOLD_PERCENT, readSoftThresholdPercent } from '../storage/settings.ts';
+import { MAX_KEEP, MIN_EVERY_MINUTES, ScheduleStore } from '../storage/schedules.ts';
 import type { AluaState as AluaStateName, ChapSecrets } from '../store/types.ts';
 
 export const CONFIG_VERSION = 1;
@@ -46,6 +48,16 @@ export const LunDoc = Type.Object(
     naaId: Type.Optional(Str(64)),
     // the hypervisor preset the LUN was set up with (absent in documents from before presets = null)
     preset: Type.Optional(LunPreset),
+  },
+  { additionalProperties: false },
+);
+export const ScheduleDoc = Type.Object(
+  {
+    lun: Formatted('pool-name', { maxLength: 64 }),
+    everyMinutes: Type.Integer({ minimum: MIN_EVERY_MINUTES }),
+    keep: Type.Integer({ minimum: 1, maximum: MAX_KEEP }),
+    // copy-on-write size for snapshots of a thick LV (absent: 20 % of the LUN)
+    sizeBytes: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },
 );
@@ -86,12 +98,18 @@ export const ConfigDocument = Type.Object(
     ),
     targets: Type.Array(TargetDoc, { maxItems: 1024 }),
     discoveryChap: Type.Optional(ChapDoc),
+    // absent: the default soft threshold (80 %)
+    storage: Type.Optional(Type.Object({ softThresholdPercent: Type.Number({ exclusiveMinimum: 0, maximum: 100 }) }, { additionalProperties: false })),
+    // absent: none. A schedule is identified by what it does (LUN, interval, retention), so a changed one is
+    // deleted and created again; snapshots it already made keep their auto-<id>- names and are not pruned by the new one
+    snapshotSchedules: Type.Optional(Type.Array(ScheduleDoc, { maxItems: 4096 })),
   },
   { additionalProperties: false },
 );
 export type ConfigDocument = Static<typeof ConfigDocument>;
 type ChapDoc = Static<typeof ChapDoc>;
 type TargetDocument = ConfigDocument['targets'][number];
+export type ScheduleDocument = Static<typeof ScheduleDoc>;
 
 const DEFAULT_PORTAL_GROUPS: ReadonlyArray<{ tag: number; aluaState: AluaStateName }> = [{ tag: 1, aluaState: 'active-optimized' }];
 
@@ -126,6 +144,10 @@ export function exportConfig(store: Store, withSecrets: boolean): ConfigDocument
   const groups = store.listInitiatorGroups();
   const groupName = new Map(groups.map((g) => [g.id, g.name]));
   const discovery = chapDoc(store.chapSecrets(null), withSecrets);
+  const softThreshold = readSoftThresholdPercent(store);
+  const schedules: ScheduleDocument[] = new ScheduleStore(store)
+    .list()
+    .map((sc) => ({ lun: lunName.get(sc.lunId)!, everyMinutes: sc.everyMinutes, keep: sc.keep, ...(sc.sizeBytes !== null ? { sizeBytes: sc.sizeBytes } : {}) }));
   return {
     version: CONFIG_VERSION,
     settings: store.getSettings(),
@@ -157,7 +179,14 @@ export function exportConfig(store: Store, withSecrets: boolean): ConfigDocument
       };
     }),
     ...(discovery ? { discoveryChap: discovery } : {}),
+    ...(softThreshold !== DEFAULT_SOFT_THRESHOLD_PERCENT ? { storage: { softThresholdPercent: softThreshold } } : {}),
+    ...(schedules.length ? { snapshotSchedules: schedules } : {}),
   };
+}
+
+/** The key that identifies a schedule in plans: what it does. */
+export function scheduleKey(s: ScheduleDocument): string {
+  return `${s.lun} every ${s.everyMinutes} min keep ${s.keep}${s.sizeBytes !== undefined ? ` cow ${s.sizeBytes}` : ''}`;
 }
 
 /** Semantic checks the schema cannot express: names, references, duplicates. Every problem at once. */
@@ -221,10 +250,16 @@ export function configProblems(doc: ConfigDocument): Problems {
     chapProblems(`targets/${i}/chap`, t.chap);
   });
   chapProblems('discoveryChap', doc.discoveryChap);
+  const scheduleKeys = new Set<string>();
+  doc.snapshotSchedules?.forEach((sc, i) => {
+    if (!lunNames.has(sc.lun)) p.check(`snapshotSchedules/${i}/lun`, 'names no LUN in luns');
+    if (scheduleKeys.has(scheduleKey(sc))) p.check(`snapshotSchedules/${i}`, 'is listed twice');
+    scheduleKeys.add(scheduleKey(sc));
+  });
   return p;
 }
 
-export type ChangeKind = 'settings' | 'lun' | 'initiator-group' | 'target' | 'portal-group' | 'portal' | 'mapping' | 'acl' | 'chap';
+export type ChangeKind = 'settings' | 'storage' | 'snapshot-schedule' | 'lun' | 'initiator-group' | 'target' | 'portal-group' | 'portal' | 'mapping' | 'acl' | 'chap';
 export interface FieldChange {
   field: string;
   from: unknown;
@@ -353,6 +388,14 @@ export function planConfig(current: ConfigDocument, desired: ConfigDocument): Pl
   for (const g of groups.deleted) changes.push({ op: 'delete', kind: 'initiator-group', key: g.name });
   for (const l of luns.deleted) changes.push({ op: 'delete', kind: 'lun', key: l.name });
   chapChanges(current.discoveryChap, desired.discoveryChap, 'discovery chap', changes);
+
+  const threshold = (d: ConfigDocument) => d.storage?.softThresholdPercent ?? DEFAULT_SOFT_THRESHOLD_PERCENT;
+  if (threshold(current) !== threshold(desired)) {
+    changes.push({ op: 'update', kind: 'storage', key: 'storage', fields: [{ field: 'softThresholdPercent', from: threshold(current), to: threshold(desired) }] });
+  }
+  const schedules = diffKeys(current.snapshotSchedules ?? [], desired.snapshotSchedules ?? [], scheduleKey);
+  for (const sc of schedules.deleted) changes.push({ op: 'delete', kind: 'snapshot-schedule', key: scheduleKey(sc) });
+  for (const sc of schedules.created) changes.push({ op: 'create', kind: 'snapshot-schedule', key: scheduleKey(sc) });
 
   const count = (op: PlannedChange['op']) => changes.filter((c) => c.op === op).length;
   return { changes, refused, summary: { create: count('create'), update: count('update'), delete: count('delete') } };

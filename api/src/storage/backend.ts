@@ -14,6 +14,7 @@ import type { Store } from '../store/store.ts';
 import type { ChangeContext, Lun, WriteCache } from '../store/types.ts';
 import { FileSnapshots, LvSnapshots, lvOf, snapshotName } from './snapshots.ts';
 import type { SnapshotBacking, SnapshotInfo } from './snapshots.ts';
+import { readSoftThresholdPercent, writeSoftThresholdPercent } from './settings.ts';
 
 export type StorageMode = 'lvm' | 'file';
 
@@ -28,7 +29,7 @@ export interface TargetHooks {
 const NO_TARGET: TargetHooks = { reconcile: async () => {}, sessionsOn: async () => [] };
 
 /** SBC-4 §4.7.3.8: the soft threshold every LUN gets unless the admin sets another. */
-export const DEFAULT_SOFT_THRESHOLD_PERCENT = 80;
+export { DEFAULT_SOFT_THRESHOLD_PERCENT } from './settings.ts';
 
 export interface FilePoolInfo {
   path: string;
@@ -103,18 +104,11 @@ export class StorageBackend {
   // ---- settings
 
   get softThresholdPercent(): number {
-    const r = this.store.db.prepare("SELECT value FROM storage_settings WHERE key = 'softThresholdPercent'").get() as { value: string } | undefined;
-    return r ? Number(JSON.parse(r.value)) : DEFAULT_SOFT_THRESHOLD_PERCENT;
+    return readSoftThresholdPercent(this.store);
   }
 
   setSoftThresholdPercent(ctx: ChangeContext, percent: number): void {
-    const p = new Problems();
-    p.check('softThresholdPercent', Number.isFinite(percent) && percent > 0 && percent <= 100 ? undefined : 'must be a percentage in (0, 100]');
-    p.throwIfAny();
-    this.store.db.transaction(() => {
-      this.store.db.prepare("INSERT INTO storage_settings (key, value) VALUES ('softThresholdPercent', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(JSON.stringify(percent));
-      this.store.audit(ctx, 'storage.settings', 'storage', { softThresholdPercent: percent });
-    })();
+    writeSoftThresholdPercent(this.store, ctx, percent);
   }
 
   // ---- audit
