@@ -17,9 +17,16 @@ The appliance through its API (add --json for scripts; see: openlun help COMMAND
   target    list|show|create|delete|map|unmap|portal: targets, their LUNs and portals
   acl       list|allow|deny: which initiators may log in to a target
   chap      list|set|clear|discovery: CHAP credentials
-  pool      show: the storage overview
+  pool      show: the storage overview; list|create|extend: thin pools
+  disk      list: the disks and which may become storage
+  pv        list|create|remove: physical volumes
+  vg        list|create|extend|reduce|rename|remove: volume groups
+  snapshot  list|create|rollback|clone|delete: snapshots of a LUN
+  schedule  list|create|delete: snapshots on a timer, with retention
   session   list|end: iSCSI sessions logged in now
-  config    export|plan|apply: the whole configuration as a JSON document`;
+  config    export|plan|apply: the whole configuration as a JSON document
+  user      list|create|passwd|delete: accounts
+  token     list|create|revoke: API tokens for scripts and monitoring`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

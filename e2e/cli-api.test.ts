@@ -266,7 +266,7 @@ describe('openlun CLI over the management API', { timeout: 3 * 60_000 }, () => {
     assert.equal((await cliJson(['lun', 'set', 'disk1', '--read-only'])).readOnly, true);
     const disk1 = await cliJson(['lun', 'show', 'disk1']);
     assert.deepEqual([disk1.sizeBytes, disk1.readOnly, disk1.mappings], [12 * MiB, true, []]);
-    await cliOk(['lun', 'delete', 'disk1', '--delete-data']);
+    await cliOk(['lun', 'delete', 'disk1', '--delete-data', '--yes']);
   });
 
   test('acl allow and deny decide who logs in; portals and targets come and go', async () => {
@@ -346,7 +346,7 @@ describe('openlun CLI over the management API', { timeout: 3 * 60_000 }, () => {
     assert.match((await cliOk(['config', 'apply', file])).stdout, /^applied: 1 to create, 0 to update, 0 to delete$/m);
     assert.deepEqual((await cliJson<Array<{ name: string }>>(['lun', 'list'])).map((l) => l.name).sort(), ['disk0', 'disk9']);
     assert.match((await cliOk(['config', 'plan', file])).stdout, /no changes/);
-    await cliOk(['lun', 'delete', 'disk9', '--delete-data']);
+    await cliOk(['lun', 'delete', 'disk9', '--delete-data', '--yes']);
 
     const help = await cliOk(['target', '--help']);
     assert.match(help.stdout, /--portal ADDR/, 'the standalone target');
@@ -355,13 +355,15 @@ describe('openlun CLI over the management API', { timeout: 3 * 60_000 }, () => {
     assert.match((await cliOk(['help'])).stdout, /session\s+list\|end/);
   });
 
-  test('a read-only user: login says to ask an admin for a token; with one, reading works and changing is refused', async () => {
+  test('a read-only user: logs in (their token is read-only) or uses one an admin made; reading works, changing is refused', async () => {
     const viewer = await apiAsCli('POST', '/api/users', { username: 'viewer', password: 'viewer-password-1', role: 'read-only' });
     assert.equal(viewer.status, 201, JSON.stringify(viewer.json));
-    const refused = await cliFails(['login', '--url', url, '--user', 'viewer', '--password-stdin', '--fingerprint', fingerprint, '--token-name', 'viewer-cli'], 1, /viewer may not create API tokens[\s\S]*OPENLUN_TOKEN/, {
-      input: 'viewer-password-1\n',
-    });
-    assert.doesNotMatch(refused.stderr, /viewer-password-1/);
+    // their own login directory: the admin's stored login stays for the tests after this one
+    const own = { env: { XDG_CONFIG_HOME: dir.file('config-viewer') } };
+    const login = await cliOk(['login', '--url', url, '--user', 'viewer', '--password-stdin', '--fingerprint', fingerprint, '--token-name', 'viewer-cli'], { ...own, input: 'viewer-password-1\n' });
+    assert.doesNotMatch(login.stdout + login.stderr, /viewer-password-1/);
+    assert.deepEqual((JSON.parse((await cliOk(['lun', 'list', '--json'], own)).stdout) as Array<{ name: string }>).map((l) => l.name), ['disk0']);
+    await cliFails(['lun', 'create', 'viewer-disk', '--size', '1M'], 1, /read-only users cannot make changes/, own);
     const token = await apiAsCli('POST', '/api/tokens', { name: 'viewer token', userId: viewer.json.id });
     assert.equal(token.status, 201);
     const env = { OPENLUN_URL: url, OPENLUN_TOKEN: token.json.secret as string, OPENLUN_FINGERPRINT: fingerprint };

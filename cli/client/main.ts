@@ -1,6 +1,6 @@
 /**
  * The scriptable client of the management API: `openlun login|logout|lun|target <verb>|acl|chap|pool|session|
- * config`. Exit codes: 0 done, 1 refused or failed (the API's message and each bad field on stderr), 2 bad usage
+ * config|disk|pv|vg|snapshot|schedule|user|token`. Exit codes: 0 done, 1 refused or failed (the API's message and each bad field on stderr), 2 bad usage
  * (the command's usage on stderr).
  */
 import { ApiError } from './api.ts';
@@ -13,6 +13,13 @@ import { lunCommand, LUN_USAGE } from './commands/luns.ts';
 import { poolCommand, POOL_USAGE } from './commands/pool.ts';
 import { sessionCommand, SESSION_USAGE } from './commands/sessions.ts';
 import { targetClientCommand, TARGET_CLIENT_USAGE } from './commands/targets.ts';
+import { diskCommand, DISK_USAGE } from './commands/disks.ts';
+import { pvCommand, PV_USAGE } from './commands/pvs.ts';
+import { vgCommand, VG_USAGE } from './commands/vgs.ts';
+import { snapshotCommand, SNAPSHOT_USAGE } from './commands/snapshots.ts';
+import { scheduleCommand, SCHEDULE_USAGE } from './commands/schedules.ts';
+import { userCommand, USER_USAGE } from './commands/users.ts';
+import { tokenCommand, TOKEN_USAGE } from './commands/tokens.ts';
 
 export { TARGET_CLIENT_USAGE };
 
@@ -26,6 +33,13 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage
   pool: { run: poolCommand, usage: POOL_USAGE },
   session: { run: sessionCommand, usage: SESSION_USAGE },
   config: { run: configCommand, usage: CONFIG_USAGE },
+  disk: { run: diskCommand, usage: DISK_USAGE },
+  pv: { run: pvCommand, usage: PV_USAGE },
+  vg: { run: vgCommand, usage: VG_USAGE },
+  snapshot: { run: snapshotCommand, usage: SNAPSHOT_USAGE },
+  schedule: { run: scheduleCommand, usage: SCHEDULE_USAGE },
+  user: { run: userCommand, usage: USER_USAGE },
+  token: { run: tokenCommand, usage: TOKEN_USAGE },
 };
 
 /** The usage of one client command (for `openlun help CMD`), or undefined. */

@@ -169,6 +169,27 @@ export async function storageRoutes(app: FastifyInstance): Promise<void> {
     if (!storage.lvm) return [];
     return (await storage.lvm.listLvs(request.query.vg)).map((l) => ({ ...l, lunId: byPath.get(`/dev/${l.vg}/${l.name}`) ?? null }));
   });
+  // An LV no LUN uses (one left behind when a LUN's lvremove failed, or made by hand): admins clean it up here.
+  // A LUN's own LV goes with the LUN (DELETE /api/luns/:id?deleteData=true) and a LUN's snapshot with the snapshot
+  // routes, so those are refused naming the LUN; lvm/ refuses an open LV or a pool that still holds volumes.
+  app.delete<{ Params: Static<typeof PoolParams> }>('/api/storage/lvs/:vg/:name', {
+    schema: { tags, summary: 'remove a logical volume that no LUN uses (refused, naming the LUN, when one does)', params: PoolParams, response: storageResponses({ 204: Type.Null() }) },
+  }, async (request, reply) => {
+    const { vg, name } = request.params;
+    checkNames({ vg: ['VG', vg], name: ['LV', name] });
+    const mgr = storage.requireLvm();
+    const lv = await mgr.getLv(vg, name);
+    const luns = store.listLuns().filter((l) => l.backing === 'lv');
+    const backs = luns.find((l) => l.path === `/dev/${vg}/${name}`);
+    if (backs) throw new StoreError('in-use', `${vg}/${name} backs LUN ${backs.name}; delete the LUN with its data instead (openlun lun delete ${backs.name} --delete-data)`);
+    const originLun = lv.origin !== null ? luns.find((l) => l.path === `/dev/${vg}/${lv.origin}`) : undefined;
+    if (originLun) {
+      const snap = name.startsWith(`${lv.origin}.`) ? name.slice(lv.origin!.length + 1) : name;
+      throw new StoreError('in-use', `${vg}/${name} is snapshot ${snap} of LUN ${originLun.name}; delete it as a snapshot (openlun snapshot delete ${originLun.name} ${snap})`);
+    }
+    await storage.audited(changeContext(request), 'storage.lv.remove', `lv ${vg}/${name}`, { kind: lv.kind, sizeBytes: lv.size }, () => mgr.removeLv(vg, name));
+    return reply.status(204).send();
+  });
   const poolOut = (u: PoolUsage) => ({
     vg: u.vg, name: u.pool, sizeBytes: u.size, metadataBytes: u.metadataSize, dataPercent: u.dataPercent, metadataPercent: u.metadataPercent,
     usedBytes: u.usedBytes, thinVolumes: u.thinVolumes, virtualBytes: u.virtualSize, overcommit: u.overcommit, thresholds: storage.poolThresholds,

@@ -20,8 +20,8 @@ export const LOGIN_USAGE = `usage: openlun login [--url URL] [--user NAME] [--pa
 Signs in to the appliance (default URL: the last login, OPENLUN_URL, or https://127.0.0.1:8443), creates an API
 token for this machine and stores URL, token and certificate trust in ${credentialsPath()} (mode 0600).
 The password is asked on the terminal without echo, or read from the first line of standard input with
---password-stdin; it is not stored. Only admins may create tokens: read-only users get one from an admin and
-set OPENLUN_TOKEN.
+--password-stdin; it is not stored. Read-only users log in the same way (their token is read-only; a server
+older than that refuses, and an admin creates the token instead: then set OPENLUN_TOKEN).
 
 Certificate: the appliance's certificate is self-signed. login shows its SHA-256 fingerprint and asks before
 pinning it (trust on first use); compare it with the one on the appliance's console or with

@@ -4,18 +4,20 @@ import { HelpRequested, UsageError, parseCommand } from '../args.ts';
 import { makeContext } from '../context.ts';
 import { findLun } from '../lookup.ts';
 import { fields, formatBytes, parseSize, table } from '../output.ts';
+import { confirmDestructive } from './confirm.ts';
 
 export const LUN_USAGE = `usage: openlun lun list
        openlun lun show NAME
        openlun lun create NAME --size SIZE [--block-size 512|4096] [--read-only] [--write-through]
-                              [--vg VG [--pool THINPOOL] | --lv-path /dev/VG/LV]
+                              [--vg VG [--thin-pool POOL] | --lv-path /dev/VG/LV]
        openlun lun resize NAME --size SIZE
        openlun lun set NAME [--read-only | --read-write] [--write-through | --write-back]
-       openlun lun delete NAME [--force] [--delete-data]
+       openlun lun delete NAME [--force] [--delete-data [--yes]]
 
 SIZE is bytes or a number with K, M, G, T (powers of 1024: 10G = 10 GiB). A LUN is a sparse file in the file pool
-unless --vg (a new LV, thin in --pool) or --lv-path (an existing LV) says otherwise. delete refuses a LUN that a
-target maps while initiators are logged in unless --force; the backing data is kept unless --delete-data.`;
+unless --vg (a new LV, thin in --thin-pool; --pool is the same) or --lv-path (an existing LV) says otherwise.
+delete refuses a LUN that a target maps while initiators are logged in unless --force; the backing data is kept
+unless --delete-data, which at a terminal asks you to type the LUN's name (a script adds --yes).`;
 
 function sizeArg(text: string | undefined): number {
   if (text === undefined) throw new UsageError('--size is required', LUN_USAGE);
@@ -85,6 +87,7 @@ export async function lunCommand(argv: string[]): Promise<number> {
           'write-through': { type: 'boolean', default: false },
           vg: { type: 'string' },
           pool: { type: 'string' },
+          'thin-pool': { type: 'string' },
           'lv-path': { type: 'string' },
         },
         [1, 1],
@@ -93,13 +96,15 @@ export async function lunCommand(argv: string[]): Promise<number> {
       const blockSize = values['block-size'] === '4096' ? 4096 : values['block-size'] === '512' ? 512 : undefined;
       if (blockSize === undefined) throw new UsageError(`--block-size must be 512 or 4096, got "${values['block-size']}"`, LUN_USAGE);
       if (values.vg && values['lv-path']) throw new UsageError('give either --vg or --lv-path, not both', LUN_USAGE);
-      if (values.pool && !values.vg) throw new UsageError('--pool needs --vg', LUN_USAGE);
+      if (values.pool && values['thin-pool'] && values.pool !== values['thin-pool']) throw new UsageError('--pool and --thin-pool name the same thing; give one', LUN_USAGE);
+      const thinPool = values['thin-pool'] ?? values.pool;
+      if (thinPool && !values.vg) throw new UsageError('--thin-pool needs --vg', LUN_USAGE);
       const ctx = makeContext(values, LUN_USAGE);
       const body = {
         name: positionals[0]!,
         sizeBytes,
         blockSize,
-        ...(values.vg ? { backing: 'lv', vg: values.vg, ...(values.pool ? { pool: values.pool } : {}) } : values['lv-path'] ? { backing: 'lv', lvPath: values['lv-path'] } : { backing: 'file' }),
+        ...(values.vg ? { backing: 'lv', vg: values.vg, ...(thinPool ? { pool: thinPool } : {}) } : values['lv-path'] ? { backing: 'lv', lvPath: values['lv-path'] } : { backing: 'file' }),
         ...(values['read-only'] ? { readOnly: true } : {}),
         ...(values['write-through'] ? { writeCache: 'write-through' } : {}),
       };
@@ -139,10 +144,13 @@ export async function lunCommand(argv: string[]): Promise<number> {
       return 0;
     }
     case 'delete': {
-      const { values, positionals } = parseCommand(LUN_USAGE, rest, { force: { type: 'boolean', default: false }, 'delete-data': { type: 'boolean', default: false } }, [1, 1]);
+      const { values, positionals } = parseCommand(
+        LUN_USAGE, rest, { force: { type: 'boolean', default: false }, 'delete-data': { type: 'boolean', default: false }, yes: { type: 'boolean', default: false } }, [1, 1],
+      );
       const ctx = makeContext(values, LUN_USAGE);
       const api = ctx.api();
       const lun = await findLun(api, positionals[0]!);
+      if (values['delete-data']) await confirmDestructive({ yes: values.yes, consequence: `lun delete --delete-data destroys the data of LUN ${lun.name} (${lun.path})`, typed: lun.name });
       const q = new URLSearchParams({ ...(values.force ? { force: 'true' } : {}), ...(values['delete-data'] ? { deleteData: 'true' } : {}) }).toString();
       await api.call('DELETE', `/api/luns/${lun.id}${q ? `?${q}` : ''}`);
       ctx.print({ deleted: lun }, () => `deleted LUN ${lun.name}${values['delete-data'] ? ' and its data' : ` (data kept in ${lun.path})`}\n`);

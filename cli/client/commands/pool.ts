@@ -1,19 +1,23 @@
-/** `openlun pool show`: the storage overview (GET /api/storage), or LUN totals from a server without that route. */
+/** `openlun pool show`: the storage overview (GET /api/storage), or LUN totals from a server without that route;
+ *  `pool list|create|extend` are the thin pools (pools.ts). */
 import type { Lun } from '../../../api/src/store/types.ts';
 import { ApiError } from '../api.ts';
 import { HelpRequested, UsageError, parseCommand } from '../args.ts';
 import { makeContext } from '../context.ts';
 import { fields, formatBytes, renderAny } from '../output.ts';
+import { THIN_POOL_USAGE, thinPoolCommand } from './pools.ts';
 
 export const POOL_USAGE = `usage: openlun pool show
+${THIN_POOL_USAGE}
 
-The appliance's storage: the mode (LVM or the file pool), the file pool's size and free space or the volume
+show: the appliance's storage: the mode (LVM or the file pool), the file pool's size and free space or the volume
 groups and thin pools (GET /api/storage). A server without that route gets the totals of its LUNs instead
 (--json: {"storage": null, "luns": {count, provisionedBytes, byBacking}}).`;
 
 export async function poolCommand(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (verb === '--help' || verb === '-h' || verb === 'help') throw new HelpRequested(POOL_USAGE);
+  if (verb === 'list' || verb === 'create' || verb === 'extend') return thinPoolCommand(verb, rest, POOL_USAGE);
   if (verb !== 'show') throw new UsageError(verb === undefined ? 'missing pool command' : `unknown pool command "${verb}"`, POOL_USAGE);
   const { values } = parseCommand(POOL_USAGE, rest, {});
   const ctx = makeContext(values, POOL_USAGE);
