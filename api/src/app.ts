@@ -13,9 +13,18 @@ import { AUTH_POLICY } from './auth/policy.ts';
 import { HttpError, makeAuthHook } from './auth/principal.ts';
 import { authRoutes } from './routes/auth.ts';
 import { configRoutes } from './routes/config.ts';
+import { systemRoutes } from './routes/system.ts';
 import { initiatorGroupRoutes } from './routes/initiator-groups.ts';
 import { lunRoutes } from './routes/luns.ts';
+import { networkRoutes, type NetworkOptions } from './routes/network.ts';
+import { snapshotRoutes } from './routes/snapshots.ts';
+import { storageRoutes } from './routes/storage.ts';
+import { StorageBackend } from './storage/backend.ts';
+import { StorageError, storageErrorReply } from './storage/errors.ts';
+import { ScheduleStore } from './storage/schedules.ts';
 import { targetRoutes } from './routes/targets.ts';
+import { portalGroupRoutes } from './routes/portal-groups.ts';
+import { negotiationRoutes } from './routes/negotiation.ts';
 import { userRoutes } from './routes/users.ts';
 import { StoreError, type StoreErrorKind } from './store/errors.ts';
 import { Store } from './store/store.ts';
@@ -33,12 +42,18 @@ export interface AppOptions {
   /** Called before the resource routes are registered: hooks added here apply to every route (serve.ts wires the
    *  target daemon in here), and routes added here get the same auth and schema rules. */
   extend?: (app: FastifyInstance) => Promise<void> | void;
+  /** The storage behind LUNs (serve picks LVM or the file pool); default: file mode on the store's pool. */
+  storage?: (store: Store) => StorageBackend;
+  /** GET/PUT /api/network: how to run openlun-netconfig (tests point it at a scratch dir). */
+  network?: NetworkOptions;
 }
 
 export interface AppContext {
   store: Store;
   limiter: LoginLimiter;
   secureCookies: boolean;
+  storage: StorageBackend;
+  schedules: ScheduleStore;
 }
 
 declare module 'fastify' {
@@ -109,12 +124,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     store,
     limiter: new LoginLimiter({ maxAttempts: AUTH_POLICY.loginMaxAttemptsPerIp, windowMs: AUTH_POLICY.loginWindowMs, now }),
     secureCookies: opts.secureCookies ?? true,
+    storage: opts.storage ? opts.storage(store) : new StorageBackend(store, 'file'),
+    schedules: new ScheduleStore(store),
   });
   app.addHook('onClose', async () => store.close());
 
   app.setErrorHandler((error: FastifyError | StoreError | HttpError, request, reply) => {
     if (error instanceof StoreError) {
       return reply.status(STORE_STATUS[error.kind]).send({ error: error.kind, message: error.message, ...(error.fields.length ? { fields: error.fields } : {}) });
+    }
+    if (error instanceof StorageError) {
+      const r = storageErrorReply(error);
+      return reply.status(r.status).send(r.body);
     }
     if (error instanceof HttpError) {
       return reply.status(error.statusCode).headers(error.headers).send({ error: error.code, message: error.message });
@@ -160,9 +181,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(authRoutes);
   await app.register(userRoutes);
   await app.register(targetRoutes);
+  await app.register(portalGroupRoutes);
+  await app.register(negotiationRoutes);
   await app.register(lunRoutes);
   await app.register(initiatorGroupRoutes);
   await app.register(configRoutes);
+  await app.register(storageRoutes);
+  await app.register(snapshotRoutes);
+  await app.register(systemRoutes());
+  await app.register(networkRoutes(opts.network));
 
   app.get('/api/docs', {
     schema: { tags: ['system'], summary: 'this OpenAPI document', response: { 200: { type: 'object', additionalProperties: true } } },
