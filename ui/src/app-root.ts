@@ -1,22 +1,14 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { ApiClient, ApiError, type User } from './api.ts';
+import { loadPage } from './page-loader.ts';
 import { parseRoute, routeHref, type Route } from './router.ts';
 import { sharedStyles } from './shared-styles.ts';
 import type { ToastRegion } from './toast-region.ts';
-import './admin-page.ts';
 import './confirm-dialog.ts';
-import './dashboard-page.ts';
 import './login-page.ts';
-import './luns-page.ts';
-import './pools-page.ts';
-import './sessions-page.ts';
 import './setup-page.ts';
-import './shell-page.ts';
-import './target-detail.ts';
-import './targets-page.ts';
 import './theme-toggle.ts';
 import './toast-region.ts';
-import './wizard-page.ts';
 
 type Phase = 'loading' | 'setup' | 'login' | 'ready' | 'offline';
 
@@ -31,6 +23,7 @@ export class AppRoot extends LitElement {
     route: { state: true },
     loginMessage: { state: true },
     offlineMessage: { state: true },
+    pagesLoaded: { state: true },
   };
   static override styles = [
     sharedStyles,
@@ -119,6 +112,7 @@ export class AppRoot extends LitElement {
   declare route: Route;
   declare loginMessage: string;
   declare offlineMessage: string;
+  declare pagesLoaded: ReadonlySet<Route['page']>;
   readonly api = new ApiClient();
   private readonly onHash = () => {
     this.route = parseRoute(location.hash);
@@ -131,6 +125,7 @@ export class AppRoot extends LitElement {
     this.route = parseRoute(location.hash);
     this.loginMessage = '';
     this.offlineMessage = '';
+    this.pagesLoaded = new Set();
     this.api.addEventListener('unauthenticated', () => {
       if (this.phase !== 'ready') return;
       this.user = undefined;
@@ -153,6 +148,22 @@ export class AppRoot extends LitElement {
   override disconnectedCallback(): void {
     window.removeEventListener('hashchange', this.onHash);
     super.disconnectedCallback();
+  }
+
+  override willUpdate(): void {
+    if (this.phase !== 'ready') return;
+    const page = this.route.page;
+    if (this.pagesLoaded.has(page)) return;
+    // the page element is rendered only once its class is defined: controllers (Refresher) run in connectedCallback,
+    // before an upgraded element would get the properties set on it while it was unknown
+    loadPage(page).then(
+      () => {
+        this.pagesLoaded = new Set([...this.pagesLoaded, page]);
+      },
+      (e: unknown) => {
+        this.toasts()?.show('error', `This page could not be loaded (${e instanceof Error ? e.message : String(e)}). Reload the browser tab.`);
+      },
+    );
   }
 
   private toasts(): ToastRegion | null {
@@ -244,7 +255,13 @@ export class AppRoot extends LitElement {
           <button type="button" @click=${this.logout}>Sign out</button>
         </div>
       </header>
-      <main id="main" tabindex="-1">
+      <main id="main" tabindex="-1" aria-busy=${this.pagesLoaded.has(r.page) ? 'false' : 'true'}>
+        ${this.pagesLoaded.has(r.page) ? this.renderPage(r, readOnly) : html`<p class="muted">Loading…</p>`}
+      </main>`;
+  }
+
+  private renderPage(r: Route, readOnly: boolean) {
+    return html`
         ${r.page === 'dashboard' ? html`<dashboard-page .api=${this.api} .readOnly=${readOnly}></dashboard-page>` : nothing}
         ${r.page === 'pools' ? html`<pools-page .api=${this.api} .readOnly=${readOnly}></pools-page>` : nothing}
         ${r.page === 'wizard' ? html`<wizard-page .api=${this.api} .readOnly=${readOnly}></wizard-page>` : nothing}
@@ -253,8 +270,7 @@ export class AppRoot extends LitElement {
         ${r.page === 'admin' ? html`<admin-page .api=${this.api} .readOnly=${readOnly} .tab=${r.tab} .user=${this.user}></admin-page>` : nothing}
         ${r.page === 'storage' ? html`<luns-page .api=${this.api} .readOnly=${readOnly}></luns-page>` : nothing}
         ${r.page === 'targets' ? html`<targets-page .api=${this.api} .readOnly=${readOnly}></targets-page>` : nothing}
-        ${r.page === 'target' ? html`<target-detail .api=${this.api} .readOnly=${readOnly} .targetId=${r.id} .tab=${r.tab}></target-detail>` : nothing}
-      </main>`;
+        ${r.page === 'target' ? html`<target-detail .api=${this.api} .readOnly=${readOnly} .targetId=${r.id} .tab=${r.tab}></target-detail>` : nothing}`;
   }
 }
 customElements.define('app-root', AppRoot);
