@@ -52,6 +52,17 @@ export class LunsPage extends LitElement {
         font-size: 0.85rem;
         color: var(--muted);
       }
+      .badge {
+        display: inline-block;
+        margin-left: 0.4rem;
+        padding: 0.05rem 0.5rem;
+        border-radius: 999px;
+        font-size: 0.75rem;
+        font-weight: 600;
+        background: var(--surface-2);
+        color: var(--muted);
+        white-space: nowrap;
+      }
       td .actions {
         justify-content: flex-end;
         flex-wrap: nowrap;
@@ -150,7 +161,9 @@ export class LunsPage extends LitElement {
     } else if (where.startsWith('vg:')) full = { ...body, backing: 'lv', vg: where.slice(3) };
     this.busy = true;
     try {
-      const lun = await this.sapi.createStorageLun(full);
+      // the preset is stored with the LUN so the list can say what it was made for
+      const withPreset: NewStorageLun & { preset: PresetId } = { ...full, preset: this.preset };
+      const lun = await this.sapi.createStorageLun(withPreset);
       notify(this, 'ok', `LUN ${lun.name} created (${formatBytes(lun.sizeBytes)}, ${lun.blockSize}-byte blocks).`);
       form.reset();
       this.preset = 'esxi';
@@ -217,7 +230,7 @@ export class LunsPage extends LitElement {
       <tbody>
         ${this.luns.map(
           (l) => html`<tr data-lun=${l.name}>
-            <th scope="row">${l.name}</th>
+            <th scope="row">${l.name}${l.preset ? html`<span class="badge" data-preset=${l.preset} title="Set up for this initiator (preset)">${PRESETS[l.preset].label}</span>` : nothing}</th>
             <td class="num">${formatBytes(l.sizeBytes)}</td>
             <td class="num">${l.blockSize}</td>
             <td><span class="mono" title=${l.path}>${l.backing === 'lv' ? `LV ${l.path.replace(/^\/dev\//, '')}` : l.backing}</span>${l.readOnly ? html` <span class="muted">(read-only)</span>` : nothing}</td>

@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
-import { ApiError, type ApiClient, type ChapInfo, type InitiatorGroup, type Lun, type LunMapping, type Portal, type Settings, type Target, type TargetAcl } from './api.ts';
+import { ApiError, type ApiClient, type ChapInfo, type ChapSetting, type InitiatorGroup, type Lun, type LunMapping, type Portal, type Settings, type Target, type TargetAcl } from './api.ts';
+import { TargetsApi, type PortalGroup } from './api-targets.ts';
 import type { ConfirmDialog } from './confirm-dialog.ts';
 import { reachablePortals, type ConnectInput } from './connect-commands.ts';
 import './connect-panel.ts';
@@ -7,12 +8,18 @@ import { field, formValues, notify } from './fields.ts';
 import { formatBytes } from './format.ts';
 import { routeHref } from './router.ts';
 import { sharedStyles } from './shared-styles.ts';
-import { chapFormBody, nextFreeLun, parseInitiators, type ChapMode } from './forms.ts';
+import { nextFreeLun, parseInitiators } from './forms.ts';
 import { Refresher } from './refresher.ts';
+import './target-chap-form.ts';
+import './target-negotiation.ts';
+import './target-portal-groups.ts';
 
-type Section = 'map' | 'acl' | 'chap' | 'portal';
+type Section = 'map' | 'acl';
 
-/** One target: LUN mappings, who may connect (ACL), CHAP, portals, and the Connect tab. */
+/**
+ * One target: LUN mappings, who may connect (ACL), CHAP, portal groups with their ALUA states and portals, the
+ * negotiation parameters, and the Connect tab.
+ */
 export class TargetDetail extends LitElement {
   static override properties = {
     api: { attribute: false },
@@ -21,6 +28,7 @@ export class TargetDetail extends LitElement {
     tab: { type: String },
     target: { state: true },
     portals: { state: true },
+    portalGroups: { state: true },
     mappings: { state: true },
     luns: { state: true },
     acls: { state: true },
@@ -28,7 +36,6 @@ export class TargetDetail extends LitElement {
     chap: { state: true },
     settings: { state: true },
     errors: { state: true },
-    chapMode: { state: true },
     loadError: { state: true },
   };
   static override styles = [
@@ -84,22 +91,13 @@ export class TargetDetail extends LitElement {
       form.inline .field.narrow {
         flex: 0 0 6rem;
       }
-      fieldset {
-        border: none;
-        padding: 0;
-        margin: 0;
-        display: flex;
-        gap: 1.25rem;
+      .grid > .wide {
+        grid-column: 1 / -1;
       }
-      legend {
-        font-weight: 600;
-        font-size: 0.9rem;
-        margin-bottom: 0.4rem;
-      }
-      fieldset label {
-        display: flex;
-        gap: 0.35rem;
-        align-items: center;
+      @media (max-width: 900px) {
+        .grid {
+          grid-template-columns: minmax(0, 1fr);
+        }
       }
       textarea {
         font-family: var(--mono);
@@ -124,6 +122,7 @@ export class TargetDetail extends LitElement {
   declare tab: 'overview' | 'connect';
   declare target: Target | undefined;
   declare portals: Portal[];
+  declare portalGroups: PortalGroup[];
   declare mappings: LunMapping[];
   declare luns: Lun[];
   declare acls: TargetAcl[];
@@ -131,9 +130,18 @@ export class TargetDetail extends LitElement {
   declare chap: ChapInfo | undefined;
   declare settings: Settings | undefined;
   declare errors: Partial<Record<Section, Record<string, string> & { _form?: string }>>;
-  declare chapMode: ChapMode;
   declare loadError: string;
-  private chapModeTouched = false;
+  private tapiFor: ApiClient | undefined;
+  private tapiCached: TargetsApi | undefined;
+
+  /** the typed target calls over the page's client (made again if the client is replaced) */
+  private get tapi(): TargetsApi {
+    if (!this.tapiCached || this.tapiFor !== this.api) {
+      this.tapiCached = new TargetsApi(this.api);
+      this.tapiFor = this.api;
+    }
+    return this.tapiCached;
+  }
 
   constructor() {
     super();
@@ -143,6 +151,7 @@ export class TargetDetail extends LitElement {
     this.tab = 'overview';
     this.target = undefined;
     this.portals = [];
+    this.portalGroups = [];
     this.mappings = [];
     this.luns = [];
     this.acls = [];
@@ -150,14 +159,12 @@ export class TargetDetail extends LitElement {
     this.chap = undefined;
     this.settings = undefined;
     this.errors = {};
-    this.chapMode = 'none';
     this.loadError = '';
   }
 
   override willUpdate(changed: Map<string, unknown>): void {
     if (changed.has('targetId') && changed.get('targetId') !== undefined) {
       this.target = undefined;
-      this.chapModeTouched = false;
       void this.load();
     }
   }
@@ -165,9 +172,10 @@ export class TargetDetail extends LitElement {
   async load(): Promise<void> {
     const id = this.targetId;
     try {
-      const [target, portals, mappings, luns, acls, groups, chap, settings] = await Promise.all([
+      const [target, portals, portalGroups, mappings, luns, acls, groups, chap, settings] = await Promise.all([
         this.api.target(id),
         this.api.portals(id),
+        this.tapi.portalGroups(id),
         this.api.mappings(id),
         this.api.luns(),
         this.api.acls(id),
@@ -176,9 +184,8 @@ export class TargetDetail extends LitElement {
         this.api.settings(),
       ]);
       if (id !== this.targetId) return;
-      Object.assign(this, { target, portals, mappings, luns, acls, groups, settings, loadError: '' });
+      Object.assign(this, { target, portals, portalGroups, mappings, luns, acls, groups, settings, loadError: '' });
       this.chap = chap.find((c) => c.targetId === id);
-      if (!this.chapModeTouched) this.chapMode = this.chap ? (this.chap.mutualUsername ? 'mutual' : 'one-way') : 'none';
     } catch (e) {
       this.loadError = e instanceof ApiError && e.status === 404 ? `Target ${id} does not exist (deleted elsewhere?).` : e instanceof Error ? e.message : String(e);
     }
@@ -215,6 +222,7 @@ export class TargetDetail extends LitElement {
       iqn: this.target.iqn,
       portals: reachablePortals(this.portals, location.hostname, port),
       chap: this.chap ? { username: this.chap.username, mutualUsername: this.chap.mutualUsername } : undefined,
+      initiators: this.acls.flatMap((a) => this.groups.find((g) => g.id === a.groupId)?.initiators ?? []),
       naaIds: this.mappings
         .slice()
         .sort((a, b) => a.lun - b.lun)
@@ -259,7 +267,10 @@ export class TargetDetail extends LitElement {
       </nav>
       ${this.tab === 'connect'
         ? html`<section class="card" aria-labelledby="connect-title"><h2 id="connect-title">Connect an initiator</h2><connect-panel .input=${this.connectInput()}></connect-panel></section>`
-        : html`<div class="grid">${this.renderMappings()} ${this.renderAcl()} ${this.renderChap()} ${this.renderPortals()}</div>`}
+        : html`<div class="grid">
+            ${this.renderMappings()} ${this.renderAcl()} ${this.renderChap()} ${this.renderPortals()}
+            <section class="card wide" aria-label="Advanced (iSCSI negotiation)"><target-negotiation .tapi=${this.tapi}></target-negotiation></section>
+          </div>`}
       <confirm-dialog></confirm-dialog>`;
   }
 
@@ -364,97 +375,34 @@ export class TargetDetail extends LitElement {
   }
 
   private renderChap() {
-    const e = this.errors.chap ?? {};
-    const mode = this.chapMode;
-    const setMode = (m: ChapMode) => {
-      this.chapModeTouched = true;
-      this.chapMode = m;
-    };
+    const id = this.targetId;
     return html`<section class="card" aria-labelledby="chap-title">
       <h2 id="chap-title">Authentication (CHAP)</h2>
-      ${this.sectionError('chap')}
-      <p class="muted" id="chap-state">
-        ${this.chap
-          ? html`Now: ${this.chap.mutualUsername ? 'mutual' : 'one-way'} CHAP, user <code>${this.chap.username}</code>${this.chap.mutualUsername ? html`, target user <code>${this.chap.mutualUsername}</code>` : nothing}.`
-          : 'Now: no CHAP (initiators are checked by name only).'}
-      </p>
-      ${this.readOnly
-        ? nothing
-        : html`<form novalidate @submit=${(ev: SubmitEvent) => {
-            ev.preventDefault();
-            const form = ev.target as HTMLFormElement;
-            if (mode === 'none') {
-              if (!this.chap) return;
-              void this.act('chap', async () => (await this.api.deleteTargetChap(this.targetId), 'CHAP removed.')).then(() => (this.chapModeTouched = false));
-              return;
-            }
-            const { body, errors } = chapFormBody(mode, formValues(form));
-            if (!body) {
-              this.errors = { ...this.errors, chap: errors };
-              return;
-            }
-            void this.act('chap', async () => {
-              await this.api.setTargetChap(this.targetId, body);
-              // secrets leave the page as soon as the API has them
-              for (const input of form.querySelectorAll<HTMLInputElement>('input[type=password]')) input.value = '';
-              return `${mode === 'mutual' ? 'Mutual' : 'One-way'} CHAP saved.`;
-            }).then(() => (this.chapModeTouched = false));
-          }}>
-            <fieldset>
-              <legend>Mode</legend>
-              ${(['none', 'one-way', 'mutual'] as const).map(
-                (m) => html`<label><input type="radio" name="mode" value=${m} .checked=${mode === m} @change=${() => setMode(m)} />${m === 'none' ? 'None' : m === 'one-way' ? 'One-way' : 'Mutual'}</label>`,
-              )}
-            </fieldset>
-            ${mode === 'none'
-              ? nothing
-              : html`<div class="row">
-                    ${field({ name: 'username', label: 'Initiator user', value: this.chap?.username ?? '', error: e['username'], autocomplete: 'off' }, 'chap')}
-                    ${field({ name: 'secret', label: 'Initiator secret', type: 'password', error: e['secret'], hint: '12-255 characters; not shown again.', autocomplete: 'new-password' }, 'chap')}
-                  </div>
-                  ${mode === 'mutual'
-                    ? html`<div class="row">
-                        ${field({ name: 'mutualUsername', label: 'Target user (mutual)', value: this.chap?.mutualUsername ?? '', error: e['mutualUsername'], autocomplete: 'off' }, 'chap')}
-                        ${field({ name: 'mutualSecret', label: 'Target secret (mutual)', type: 'password', error: e['mutualSecret'], hint: 'Must differ from the initiator secret.', autocomplete: 'new-password' }, 'chap')}
-                      </div>`
-                    : nothing}`}
-            <div class="actions"><button type="submit" class="primary" ?disabled=${mode === 'none' && !this.chap}>${mode === 'none' ? 'Remove CHAP' : 'Save CHAP'}</button></div>
-          </form>`}
+      <chap-form
+        .idPrefix=${'chap'}
+        .noun=${'CHAP'}
+        .noneMeaning=${'initiators are checked by name only'}
+        .chap=${this.chap}
+        .readOnly=${this.readOnly}
+        .save=${(body: ChapSetting) => this.api.setTargetChap(id, body)}
+        .remove=${() => this.api.deleteTargetChap(id)}
+        @chap-changed=${() => this.load()}
+      ></chap-form>
     </section>`;
   }
 
   private renderPortals() {
-    const e = this.errors.portal ?? {};
     return html`<section class="card" aria-labelledby="portal-title">
-      <h2 id="portal-title">Portals</h2>
-      ${this.sectionError('portal')}
-      ${this.portals.length === 0
-        ? html`<p class="empty">No portal of its own: the target listens on the appliance's iSCSI port (${this.settings?.iscsiPort ?? 3260}) on every address.</p>`
-        : html`<table>
-            <thead><tr><th scope="col">Address</th><th scope="col" class="num">Port</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-            <tbody>
-              ${this.portals.map(
-                (p) => html`<tr><td class="mono">${p.address}</td><td class="num">${p.port}</td>
-                  <td>${this.readOnly ? nothing : html`<button type="button" class="danger" aria-label=${`Remove portal ${p.address}`} @click=${() => this.act('portal', async () => (await this.api.deletePortal(p.id), `Portal ${p.address}:${p.port} removed.`))}>Remove</button>`}</td></tr>`,
-              )}
-            </tbody>
-          </table>`}
-      ${this.readOnly
-        ? nothing
-        : html`<form class="inline" novalidate @submit=${(ev: SubmitEvent) => {
-            ev.preventDefault();
-            const form = ev.target as HTMLFormElement;
-            const v = formValues(form);
-            const port = v['port'] ? Number(v['port']) : undefined;
-            void this.act('portal', async () => {
-              const p = await this.api.createPortal(this.targetId, (v['address'] ?? '').trim(), port);
-              return `Portal ${p.address}:${p.port} added.`;
-            }, form);
-          }}>
-            ${field({ name: 'address', label: 'Address', placeholder: '192.0.2.10', error: e['address'], autocomplete: 'off' }, 'portal')}
-            <div class="field narrow">${field({ name: 'port', label: 'Port', type: 'number', placeholder: '3260', min: 1, max: 65535, error: e['port'] }, 'portal')}</div>
-            <button type="submit" class="primary">Add portal</button>
-          </form>`}
+      <h2 id="portal-title">Portals and portal groups</h2>
+      <target-portal-groups
+        .tapi=${this.tapi}
+        .targetId=${this.targetId}
+        .groups=${this.portalGroups}
+        .portals=${this.portals}
+        .readOnly=${this.readOnly}
+        .iscsiPort=${this.settings?.iscsiPort ?? 3260}
+        @portals-changed=${() => this.load()}
+      ></target-portal-groups>
     </section>`;
   }
 }

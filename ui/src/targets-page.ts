@@ -1,15 +1,17 @@
 import { LitElement, css, html, nothing } from 'lit';
-import { ApiError, type ApiClient, type ChapInfo, type Lun, type LunMapping, type Target } from './api.ts';
+import { ApiError, type ApiClient, type ChapInfo, type ChapSetting, type Lun, type LunMapping, type Target } from './api.ts';
+import { TargetsApi } from './api-targets.ts';
 import { field, formValues, notify } from './fields.ts';
 import { targetIqn } from './format.ts';
 import { parseInitiators } from './forms.ts';
 import { routeHref } from './router.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { Refresher } from './refresher.ts';
-
+import './target-chap-form.ts';
 
 /**
- * iSCSI targets: the list, and a create form that can also map a LUN and allow initiators in one go (targets are
+ * iSCSI targets: the list, discovery authentication (CHAP on SendTargets sessions, RFC 7143 §12.1.3 and
+ * Appendix C), and a create form that can also map a LUN and allow initiators in one go (targets are
  * deny-by-default: without an ACL nobody may log in, api/README.md "Desired state").
  */
 export class TargetsPage extends LitElement {
@@ -55,6 +57,9 @@ export class TargetsPage extends LitElement {
       }
       .preview {
         font-size: 0.85rem;
+      }
+      .stack > .card:last-child {
+        margin-bottom: 0;
       }
     `,
   ];
@@ -144,10 +149,13 @@ export class TargetsPage extends LitElement {
     return html`<h1>iSCSI targets</h1>
       ${this.loadError ? html`<div class="banner error" role="alert">${this.loadError}</div>` : nothing}
       <div class="layout">
-        <section class="card" aria-labelledby="targets-title">
-          <h2 id="targets-title">Targets</h2>
-          ${this.renderTable()}
-        </section>
+        <div class="stack">
+          <section class="card" aria-labelledby="targets-title">
+            <h2 id="targets-title">Targets</h2>
+            ${this.renderTable()}
+          </section>
+          ${this.renderDiscovery()}
+        </div>
         ${this.readOnly ? html`<section class="card"><p class="muted">You have read-only access.</p></section>` : this.targets === undefined ? nothing : this.renderForm()}
       </div>`;
   }
@@ -170,6 +178,28 @@ export class TargetsPage extends LitElement {
         })}
       </tbody>
     </table>`;
+  }
+
+  private renderDiscovery() {
+    if (this.targets === undefined) return nothing;
+    const tapi = new TargetsApi(this.api);
+    return html`<section class="card" aria-labelledby="discovery-title">
+      <h2 id="discovery-title">Discovery authentication</h2>
+      <p class="muted">
+        CHAP for SendTargets discovery sessions, before an initiator learns which targets exist. Each target's own CHAP (on its page) still
+        applies when it logs in to a target.
+      </p>
+      <chap-form
+        .idPrefix=${'dchap'}
+        .noun=${'discovery CHAP'}
+        .noneMeaning=${'discovery sessions need no password'}
+        .chap=${this.chap.find((c) => c.targetId === null)}
+        .readOnly=${this.readOnly}
+        .save=${(body: ChapSetting) => tapi.setDiscoveryChap(body)}
+        .remove=${() => tapi.deleteDiscoveryChap()}
+        @chap-changed=${() => this.load()}
+      ></chap-form>
+    </section>`;
   }
 
   private renderForm() {

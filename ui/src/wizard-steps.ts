@@ -207,6 +207,8 @@ export function firstInvalidStep(v: WizardValues, ctx: WizardContext): { step: n
 
 export interface WizardPlan {
   lun: NewStorageLun;
+  /** the hypervisor the LUN is set up for: stored with the LUN (POST /api/luns preset), shown in the LUN list */
+  preset: PresetId;
   target: { iqn: string; alias: string | null };
   lunNumber: number;
   group: { name: string; initiators: string[]; networks: string[] };
@@ -236,6 +238,7 @@ export function buildPlan(v: WizardValues, ctx: Pick<WizardContext, 'baseIqn'>):
   }
   return {
     lun,
+    preset: v.preset,
     target: { iqn: wizardIqn(v, ctx), alias: v.alias.trim() || null },
     lunNumber: Number(v.lunNumber.trim()),
     group: { name: wizardGroupName(v), initiators: parseInitiators(v.initiators).map(normalizeIscsiName), networks: parseInitiators(v.networks) },
@@ -289,7 +292,7 @@ export function undoOrder(created: readonly CreatedItem[]): CreatedItem[] {
 
 /** The parts of the API the wizard uses (a fake in the component tests, ApiClient in the page). */
 export interface WizardApi {
-  createStorageLun(l: NewStorageLun): Promise<{ id: number; name: string }>;
+  createStorageLun(l: NewStorageLun & { preset?: PresetId }): Promise<{ id: number; name: string }>;
   createTarget(iqn: string, alias: string | null): Promise<{ id: number; iqn: string }>;
   createMapping(targetId: number, lun: number, lunId: number): Promise<{ id: number }>;
   createInitiatorGroup(name: string, initiators: string[], networks?: string[]): Promise<{ id: number; name: string }>;
@@ -321,7 +324,7 @@ export async function runPlan(api: WizardApi, plan: WizardPlan, already: readonl
   try {
     let lun = has('lun');
     if (!lun) {
-      const l = await api.createStorageLun(plan.lun);
+      const l = await api.createStorageLun({ ...plan.lun, preset: plan.preset });
       lun = { kind: 'lun', id: l.id, label: `LUN ${l.name}` };
       created.push(lun);
     }
