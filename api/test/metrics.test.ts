@@ -118,6 +118,7 @@ test('rendered metrics parse back: escaped labels, cumulative buckets in seconds
       { kind: 'Discovery' },
     ],
     pool: { sizeBytes: 1000, usedBytes: 400, freeBytes: 500 },
+    thinPools: [{ vg: 'vg0', pool: 'thin0', sizeBytes: 4096, usedBytes: 1024, dataPercent: 25, metadataPercent: 12.5, virtualBytes: 16384 }],
   });
   const { samples, types } = parseExposition(text);
   assert.equal(types.get('openlun_lun_read_ops_total'), 'counter');
@@ -138,9 +139,14 @@ test('rendered metrics parse back: escaped labels, cumulative buckets in seconds
   assert.equal(find('openlun_target_sessions', { target: odd }), 0);
   assert.equal(find('openlun_discovery_sessions', {}), 1);
   assert.equal(find('openlun_pool_free_bytes', {}), 500);
+  assert.equal(find('openlun_thin_pool_data_ratio', { vg: 'vg0', pool: 'thin0' }), 0.25);
+  assert.equal(find('openlun_thin_pool_metadata_ratio', { vg: 'vg0', pool: 'thin0' }), 0.125);
+  assert.equal(find('openlun_thin_pool_virtual_bytes', { vg: 'vg0', pool: 'thin0' }), 16384);
+  assert.equal(types.get('openlun_thin_pool_used_bytes'), 'gauge');
   checkHistograms(samples);
   // without a pool the pool families are left out, not reported as 0
   assert.ok(!renderMetrics({ stats: [], sessions: [] }).includes('openlun_pool'));
+  assert.ok(!renderMetrics({ stats: [], sessions: [] }).includes('openlun_thin_pool'));
 });
 
 async function withServe(fn: (h: ServeHandle, port: number) => Promise<void>, o: { targetd?: boolean } = {}): Promise<void> {

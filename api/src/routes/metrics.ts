@@ -1,6 +1,6 @@
 /**
  * GET /metrics in the Prometheus text exposition format 0.0.4: per-LUN counters and latency histogram from the
- * target daemon, sessions per target, and the file pool's filesystem usage. Read-only role is enough (scrapers use
+ * target daemon, sessions per target, the file pool's filesystem usage and (LVM mode) each thin pool's use. Read-only role is enough (scrapers use
  * an API token: `Authorization: Bearer olt_…`). Without an answer from targetd the scrape fails with 503, so
  * Prometheus marks the target down instead of recording zeros.
  */
@@ -39,10 +39,21 @@ export interface PoolUsage {
   usedBytes: number;
   freeBytes: number;
 }
+/** One LVM thin pool (lvs data_percent / metadata_percent); the LUNs in it run out of space when it fills. */
+export interface ThinPoolSample {
+  vg: string;
+  pool: string;
+  sizeBytes: number;
+  usedBytes: number;
+  dataPercent: number;
+  metadataPercent: number;
+  virtualBytes: number;
+}
 export interface MetricsInput {
   stats: TargetStatsSample[];
   sessions: SessionSample[];
   pool?: PoolUsage | undefined;
+  thinPools?: ThinPoolSample[] | undefined;
 }
 
 type MetricType = 'counter' | 'gauge' | 'histogram';
@@ -148,6 +159,19 @@ export function renderMetrics(input: MetricsInput): string {
     out.family('openlun_pool_free_bytes', 'gauge', 'bytes still available to the file pool (unprivileged)');
     out.sample('openlun_pool_free_bytes', {}, input.pool.freeBytes);
   }
+  if (input.thinPools?.length) {
+    const families = [
+      { name: 'openlun_thin_pool_size_bytes', help: 'data size of the LVM thin pool', value: (t: ThinPoolSample) => t.sizeBytes },
+      { name: 'openlun_thin_pool_used_bytes', help: 'data in use in the LVM thin pool', value: (t: ThinPoolSample) => t.usedBytes },
+      { name: 'openlun_thin_pool_data_ratio', help: 'data use of the thin pool, 0-1 (lvs data_percent / 100)', value: (t: ThinPoolSample) => t.dataPercent / 100 },
+      { name: 'openlun_thin_pool_metadata_ratio', help: 'metadata use of the thin pool, 0-1 (a full metadata LV stops the pool too)', value: (t: ThinPoolSample) => t.metadataPercent / 100 },
+      { name: 'openlun_thin_pool_virtual_bytes', help: 'sum of the virtual sizes of the thin volumes in the pool (above size: overcommitted)', value: (t: ThinPoolSample) => t.virtualBytes },
+    ] as const;
+    for (const f of families) {
+      out.family(f.name, 'gauge', f.help);
+      for (const t of input.thinPools) out.sample(f.name, { vg: t.vg, pool: t.pool }, f.value(t));
+    }
+  }
   return out.text();
 }
 
@@ -183,7 +207,17 @@ export function metricsRoutes(target: TargetClient) {
         app.log.warn(`metrics: statfs of the file pool failed: ${err.message}`);
         return undefined;
       });
-      return reply.type(METRICS_CONTENT_TYPE).send(renderMetrics({ stats, sessions, pool }));
+      const lvm = app.openlun.storage.lvm;
+      const thinPools = lvm
+        ? await lvm.poolUsage().then(
+            (all) => all.map((u) => ({ vg: u.vg, pool: u.pool, sizeBytes: u.size, usedBytes: u.usedBytes, dataPercent: u.dataPercent, metadataPercent: u.metadataPercent, virtualBytes: u.virtualSize })),
+            (err: Error) => {
+              app.log.warn(`metrics: thin pool usage failed: ${err.message}`);
+              return undefined;
+            },
+          )
+        : undefined;
+      return reply.type(METRICS_CONTENT_TYPE).send(renderMetrics({ stats, sessions, pool, thinPools }));
     });
   };
 }
