@@ -9,25 +9,22 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startServe, type ServeHandle } from '../api/src/serve.ts';
-import { TargetClient } from '../api/src/target-client.ts';
-import { buildUi, repoRoot } from '../ui/test/ui-server.ts';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { ServeHandle } from '../api/src/serve.ts';
 import { freePort } from './helpers/ports.ts';
 import { trackChild } from './helpers/run.ts';
+import { CHROMIUM, launchChromium, startAppliance, stopAppliance, type Appliance } from './helpers/ui-appliance.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'dashboard-admin-pw';
 const TARGET_IQN = 'iqn.2026-11.org.openlun:dash';
 const INITIATOR = 'iqn.2026-11.org.openlun:dash-host';
 
 const skip = !existsSync(CHROMIUM) ? `${CHROMIUM} missing (apt-get install chromium)` : !existsSync('/usr/bin/iscsi-perf') ? 'iscsi-perf missing (apt-get install libiscsi-bin)' : false;
 
-let work: string;
+let appliance: Appliance | undefined;
 let shots: string;
 let serve: ServeHandle | undefined;
 let browser: Browser;
@@ -66,29 +63,10 @@ const exited = (c: ChildProcess): Promise<number | null> => (c.exitCode !== null
 
 before(async () => {
   if (skip) return;
-  work = mkdtempSync(join(tmpdir(), 'openlun-dash-'));
-  shots = process.env['OPENLUN_UI_SHOTS'] ?? join(work, 'screenshots');
-  mkdirSync(shots, { recursive: true });
-  buildUi(join(work, 'dist'));
-  process.env['OPENLUN_UI_DIR'] = join(work, 'dist');
   iscsiPort = await freePort();
-  const dataDir = join(work, 'data');
-  serve = await startServe({
-    dataDir,
-    host: '127.0.0.1',
-    port: 0,
-    spawnTarget: true,
-    controlPath: join(dataDir, 'target.sock'),
-    stateFile: join(dataDir, 'target-state.json'),
-    tls: false,
-    logLevel: 'warn',
-    // targetd from the sources, as `openlun targetd` (the bundle in dist/ may be older than them)
-    selfArgv: [process.execPath, '--import', 'tsx', join(repoRoot, 'cli/openlun.ts')],
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
+  appliance = await startAppliance('openlun-dash-');
+  ({ shots, serve } = appliance);
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
   page = await context.newPage();
   page.setDefaultTimeout(15_000);
@@ -102,13 +80,7 @@ after(async () => {
   if (perfLog.length) console.log(perfLog.join('\n'));
   for (const c of initiators) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await browser?.close();
-  if (serve) {
-    const pid = (await new TargetClient(serve.target.path, 2000).ping())?.pid;
-    await serve.close();
-    // targetd is detached (it outlives serve by design): end the one this test started
-    if (pid) process.kill(pid, 'SIGKILL');
-  }
-  if (work && !process.env['OPENLUN_UI_SHOTS'] && !process.env['OPENLUN_UI_KEEP']) rmSync(work, { recursive: true, force: true });
+  await stopAppliance(appliance);
 });
 
 test('dashboard and sessions: a real initiator appears, its I/O moves the charts, the admin ends it', { skip, timeout: 90_000 }, async (t) => {

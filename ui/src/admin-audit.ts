@@ -36,7 +36,8 @@ export class AdminAudit extends LitElement {
         max-width: 28rem;
         overflow-wrap: anywhere;
       }
-      td.when {
+      td.when,
+      td.mono {
         white-space: nowrap;
         font-variant-numeric: tabular-nums;
       }

@@ -11,9 +11,11 @@ export interface ConnectInput {
   chap?: { username: string; mutualUsername?: string | null } | undefined;
   /** SCSI ids of the mapped LUNs ("naa." designators) for XenServer's SCSIid */
   naaIds?: string[];
+  /** initiator names the target's ACL admits by name: libiscsi and QEMU must present one of them */
+  initiators?: string[];
 }
 
-export type InitiatorOs = 'esxi' | 'windows' | 'linux' | 'xenserver';
+export type InitiatorOs = 'esxi' | 'windows' | 'linux' | 'xenserver' | 'libiscsi';
 
 export interface CommandBlock {
   os: InitiatorOs;
@@ -31,6 +33,7 @@ export const INITIATOR_OS = {
   windows: 'Windows (PowerShell)',
   linux: 'Linux (open-iscsi)',
   xenserver: 'XenServer / XCP-ng',
+  libiscsi: 'Linux (libiscsi / QEMU)',
 } as const satisfies Record<InitiatorOs, string>;
 
 /** "addr:port", with IPv6 addresses in brackets (RFC 3986 §3.2.2), as every initiator tool expects. */
@@ -169,7 +172,61 @@ function xenserver(c: ConnectInput): CommandBlock {
   };
 }
 
+/**
+ * libiscsi's URL: iscsi://[<user>[%<password>]@]<host>[:<port>][/<target-iqn>/<lun>] (iscsi-ls(1)). The user and
+ * password are taken verbatim up to '%' and '@' (no percent-decoding), so they are not escaped here.
+ */
+export function libiscsiUrl(p: { address: string; port: number }, chapUser?: string, iqn?: string, lun?: number): string {
+  const auth = chapUser ? `${chapUser}%${SECRET_PLACEHOLDER}@` : '';
+  const path = iqn === undefined ? '' : `/${iqn}/${lun ?? 0}`;
+  return `iscsi://${auth}${portalString(p)}${path}`;
+}
+
+/** QEMU's iscsi block driver options (--image-opts): the secret by reference to a --object secret, never inline. */
+export function qemuImageOpts(p: { address: string; port: number }, c: ConnectInput, lun: number): string {
+  const opts = [`driver=iscsi`, `transport=tcp`, `portal=${portalString(p)}`, `target=${c.iqn}`, `lun=${lun}`];
+  if (c.initiators?.[0]) opts.push(`initiator-name=${c.initiators[0]}`);
+  if (c.chap) opts.push(`user=${c.chap.username}`, 'password-secret=chap0');
+  return opts.join(',');
+}
+
+function libiscsi(c: ConnectInput): CommandBlock {
+  const initiator = c.initiators?.[0];
+  const i = initiator ? `-i ${initiator} ` : '';
+  const user = c.chap?.username;
+  const lunCount = Math.max(1, c.naaIds?.length ?? 0);
+  // discovery (SendTargets) authenticates with the appliance's discovery credentials, not this target's CHAP
+  const lines = ['# the targets behind the portal (a discovery session):'];
+  lines.push(`iscsi-ls ${i}${q(libiscsiUrl(c.portals[0]!))}`);
+  lines.push('# INQUIRY of LUN 0 over every portal (each portal is a path):');
+  for (const p of c.portals) lines.push(`iscsi-inq ${i}${q(libiscsiUrl(p, user, c.iqn, 0))}`);
+  lines.push(`iscsi-readcapacity16 ${i}-s ${q(libiscsiUrl(c.portals[0]!, user, c.iqn, 0))}`);
+  if (c.chap) {
+    // qemu-img reads the secret from a file (--object secret), so it never sits in QEMU's argv (ps, /proc)
+    lines.push('# QEMU: the secret goes in a file only root can read, not on the command line:');
+    lines.push(`install -m 600 /dev/null chap.secret && printf '%s' ${q(SECRET_PLACEHOLDER)} > chap.secret`);
+  }
+  const secretObject = c.chap ? '--object secret,id=chap0,file=chap.secret ' : '';
+  for (let lun = 0; lun < lunCount; lun++) {
+    lines.push(`qemu-img info ${secretObject}--image-opts ${q(qemuImageOpts(c.portals[0]!, c, lun))}`);
+  }
+  const notes = [
+    initiator
+      ? `-i and initiator-name present ${initiator}, an initiator this target's access list allows.`
+      : 'Without -i libiscsi presents its own initiator name (iqn.2007-10.com.github:sahlberg:libiscsi:<tool>): allow it in the ACL, or pass -i with an allowed name.',
+  ];
+  notes.push('iscsi-ls discovers without credentials; if discovery authentication is on, add its user and secret to that URL as user%secret@.');
+  if (c.chap) {
+    notes.push('The secret in an iscsi:// URL is visible to other users in the process list: leave out "%<CHAP secret>" and export LIBISCSI_CHAP_PASSWORD instead.');
+    if (c.chap.mutualUsername) notes.push('libiscsi\'s tools and QEMU authenticate one way only: the target is not asked to prove the mutual secret.');
+  }
+  if (c.portals.length > 1) {
+    notes.push(`Several portals (${c.portals.map(portalString).join(', ')}): QEMU uses one path per drive; for failover run the LUN through dm-multipath on the host instead.`);
+  }
+  return { os: 'libiscsi', title: INITIATOR_OS.libiscsi, lines, notes };
+}
+
 export function connectCommands(c: ConnectInput): CommandBlock[] {
   if (c.portals.length === 0) throw new Error('connectCommands: no portal');
-  return [esxi(c), windows(c), linux(c), xenserver(c)];
+  return [esxi(c), windows(c), linux(c), libiscsi(c), xenserver(c)];
 }

@@ -17,6 +17,7 @@ export class ConnectPanel extends LitElement {
     css`
       [role='tablist'] {
         display: flex;
+        flex-wrap: wrap;
         gap: 0.25rem;
         border-bottom: 1px solid var(--border);
         margin-bottom: 1rem;

@@ -48,6 +48,11 @@ export class SessionsPage extends LitElement {
         font-size: 0.85rem;
         overflow-wrap: anywhere;
       }
+      /* address:port and "34 s ago" read as one token: a break inside them is misread */
+      td.mono,
+      td time {
+        white-space: nowrap;
+      }
       .sub {
         color: var(--muted);
         font-size: 0.85rem;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { connectCommands, portalString, reachablePortals, xenScsiId, SECRET_PLACEHOLDER } from '../src/connect-commands.ts';
+import { connectCommands, libiscsiUrl, portalString, qemuImageOpts, reachablePortals, xenScsiId, SECRET_PLACEHOLDER } from '../src/connect-commands.ts';
 
 const IQN = 'iqn.2026-11.org.openlun:esx';
 
@@ -17,7 +17,7 @@ test('wildcard or missing portals become the address the admin reached', () => {
 
 test('no CHAP: every OS gets the IQN and portal, no auth lines', () => {
   const blocks = connectCommands({ iqn: IQN, portals: [{ address: '192.0.2.5', port: 3260 }] });
-  assert.deepEqual(blocks.map((b) => b.os), ['esxi', 'windows', 'linux', 'xenserver']);
+  assert.deepEqual(blocks.map((b) => b.os), ['esxi', 'windows', 'linux', 'libiscsi', 'xenserver']);
   const all = blocks.flatMap((b) => b.lines).join('\n');
   assert.ok(!/chap|auth/i.test(all.replace(/iscsiadm -m discovery/, '')), all);
   const linux = blocks[2]!.lines;
@@ -34,7 +34,7 @@ test('mutual CHAP fills user names everywhere and never a secret; multipath with
     chap: { username: "in'it", mutualUsername: 'tgt' },
     naaIds: ['6001405aabbccddeeff00112233445566'],
   });
-  const [esxi, windows, linux, xen] = blocks;
+  const [esxi, windows, linux, , xen] = blocks;
   assert.ok(esxi!.lines.some((l) => l.includes('--direction=mutual') && l.includes("--authname='tgt'")));
   assert.ok(windows!.lines.some((l) => l.includes('-AuthenticationType MUTUALCHAP') && l.includes("-ChapUsername 'in''it'") && l.includes('-IsMultipathEnabled $true')));
   assert.ok(windows!.lines.some((l) => l.startsWith('Set-IscsiChapSecret')));
@@ -49,4 +49,47 @@ test('mutual CHAP fills user names everywhere and never a secret; multipath with
 
 test('XenServer SCSIid is "3" + the NAA hex', () => {
   assert.equal(xenScsiId('naa.6001405ABCDEF0123'), '36001405abcdef0123');
+});
+
+const byOs = (blocks: ReturnType<typeof connectCommands>, os: string) => blocks.find((b) => b.os === os)!;
+
+test('libiscsi URLs: user%secret@host:port/IQN/LUN, IPv6 in brackets, no auth without CHAP', () => {
+  assert.equal(libiscsiUrl({ address: '192.0.2.5', port: 3260 }), 'iscsi://192.0.2.5:3260');
+  assert.equal(libiscsiUrl({ address: '192.0.2.5', port: 3261 }, 'esxuser', IQN, 2), `iscsi://esxuser%${SECRET_PLACEHOLDER}@192.0.2.5:3261/${IQN}/2`);
+  assert.equal(libiscsiUrl({ address: '2001:db8::5', port: 3260 }, undefined, IQN), `iscsi://[2001:db8::5]:3260/${IQN}/0`);
+});
+
+test('libiscsi / QEMU block: discovery without the target\'s CHAP, inquiry per portal, capacity; the ACL\'s initiator name; the secret only as a placeholder and in a file for QEMU', () => {
+  const init = 'iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-inq';
+  const c = {
+    iqn: IQN,
+    portals: [{ address: '192.0.2.5', port: 3260 }, { address: '198.51.100.5', port: 3261 }],
+    chap: { username: 'linuxuser' },
+    initiators: [init, 'iqn.other:host'],
+    naaIds: ['6001405aa', '6001405bb'],
+  };
+  const b = byOs(connectCommands(c), 'libiscsi');
+  assert.equal(b.title, 'Linux (libiscsi / QEMU)');
+  // discovery uses the appliance's discovery credentials, never this target's CHAP
+  assert.ok(b.lines.includes(`iscsi-ls -i ${init} 'iscsi://192.0.2.5:3260'`), b.lines.join('\n'));
+  assert.ok(b.lines.includes(`iscsi-inq -i ${init} 'iscsi://linuxuser%${SECRET_PLACEHOLDER}@192.0.2.5:3260/${IQN}/0'`));
+  assert.ok(b.lines.includes(`iscsi-inq -i ${init} 'iscsi://linuxuser%${SECRET_PLACEHOLDER}@198.51.100.5:3261/${IQN}/0'`));
+  assert.ok(b.lines.includes(`iscsi-readcapacity16 -i ${init} -s 'iscsi://linuxuser%${SECRET_PLACEHOLDER}@192.0.2.5:3260/${IQN}/0'`));
+  // QEMU: one qemu-img per mapped LUN; the secret by reference only, the file written by a shell builtin
+  const qemu = b.lines.filter((l) => l.startsWith('qemu-img info'));
+  assert.deepEqual(qemu, [0, 1].map((lun) => `qemu-img info --object secret,id=chap0,file=chap.secret --image-opts 'driver=iscsi,transport=tcp,portal=192.0.2.5:3260,target=${IQN},lun=${lun},initiator-name=${init},user=linuxuser,password-secret=chap0'`));
+  assert.ok(qemu.every((l) => !l.includes(SECRET_PLACEHOLDER)), 'the secret never in qemu-img argv');
+  assert.ok(b.lines.includes(`install -m 600 /dev/null chap.secret && printf '%s' '${SECRET_PLACEHOLDER}' > chap.secret`));
+  const notes = b.notes.join(' ');
+  assert.match(notes, /LIBISCSI_CHAP_PASSWORD/);
+  assert.match(notes, /192\.0\.2\.5:3260, 198\.51\.100\.5:3261/, 'the multipath note names every portal');
+});
+
+test('libiscsi block without CHAP or ACL: no secret, no -i, and a note saying which name libiscsi presents', () => {
+  const b = byOs(connectCommands({ iqn: IQN, portals: [{ address: '2001:db8::7', port: 3260 }] }), 'libiscsi');
+  assert.ok(b.lines.includes(`iscsi-inq 'iscsi://[2001:db8::7]:3260/${IQN}/0'`), b.lines.join('\n'));
+  assert.ok(!b.lines.join('\n').includes('secret'));
+  assert.deepEqual(b.lines.filter((l) => l.startsWith('qemu-img')), [`qemu-img info --image-opts 'driver=iscsi,transport=tcp,portal=[2001:db8::7]:3260,target=${IQN},lun=0'`]);
+  assert.match(b.notes.join(' '), /sahlberg:libiscsi/);
+  assert.equal(qemuImageOpts({ address: 'h', port: 1 }, { iqn: IQN, portals: [] }, 3), `driver=iscsi,transport=tcp,portal=h:1,target=${IQN},lun=3`);
 });
