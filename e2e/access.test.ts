@@ -65,6 +65,12 @@ describe('initiator name ACL', { timeout: 2 * 60_000 }, () => {
     const r = await inquiry(target, { initiator: STRANGER });
     assert.notEqual(r.code, 0, `a stranger logged in:\n${describeRun(r)}`);
   });
+
+  test('an initiator that offers CHAP to a target that does not ask for it logs in (AuthMethod None)', async () => {
+    // libiscsi then repeats InitiatorName/TargetName/SessionType, unchanged, in its operational-stage request
+    const r = await inquiry(target, { initiator: ALLOWED, chap: CHAP });
+    assert.equal(r.code, 0, describeRun(r));
+  });
 });
 
 describe('CHAP', { timeout: 2 * 60_000 }, () => {

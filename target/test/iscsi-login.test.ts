@@ -187,6 +187,26 @@ describe('login: normal session without authentication', () => {
   });
 });
 
+describe('login: identity keys repeated after the first request', () => {
+  // libiscsi 1.19 offers CHAP,None when it has credentials; when the target picks None it sends InitiatorName,
+  // TargetName and SessionType again in its operational-stage request
+  it('the same values again are tolerated and change nothing', () => {
+    const s = session();
+    cont(s.handle(req({ csg: 0, nsg: 1, transit: true, keys: { ...normalHello(), AuthMethod: 'CHAP,None' } })));
+    const c = complete(s.handle(req({ csg: 1, nsg: 3, transit: true, keys: { InitiatorName: INITIATOR, TargetName: DISK.name, SessionType: 'Normal', MaxRecvDataSegmentLength: '65536' } })));
+    assert.equal(c.outcome.initiatorName, INITIATOR);
+    assert.equal(c.outcome.target, DISK);
+  });
+  it('a different value is refused as an initiator error (RFC 7143 §6.2.1)', () => {
+    const s = session();
+    cont(s.handle(req({ csg: 0, nsg: 1, transit: true, keys: normalHello() })));
+    failed(s.handle(req({ csg: 1, nsg: 3, transit: true, keys: { InitiatorName: OTHER } })), 2, 0);
+    const t = session();
+    cont(t.handle(req({ csg: 0, nsg: 1, transit: true, keys: normalHello() })));
+    failed(t.handle(req({ csg: 1, nsg: 3, transit: true, keys: { SessionType: 'Discovery' } })), 2, 0);
+  });
+});
+
 describe('login: CHAP', () => {
   function chapLogin(algorithms: string, mutual: boolean) {
     const s = session();
@@ -302,10 +322,10 @@ describe('login: failures map to RFC 7143 §11.13.5 status codes', () => {
     cont(s.handle(req({ csg: 1, nsg: 3, keys: { InitiatorName: INITIATOR, TargetName: DISK.name, MaxBurstLength: '65536' } })));
     failed(s.handle(req({ csg: 1, nsg: 3, transit: true, keys: { MaxBurstLength: '65536' } })), 2, 0);
   });
-  it('InitiatorName repeated after the first request → 02/00', () => {
+  it('InitiatorName changed after the first request → 02/00 (an unchanged repeat is tolerated: see above)', () => {
     const s = session();
     cont(s.handle(req({ csg: 0, nsg: 1, keys: normalHello() })));
-    failed(s.handle(req({ csg: 0, nsg: 1, keys: { InitiatorName: INITIATOR } })), 2, 0);
+    failed(s.handle(req({ csg: 0, nsg: 1, keys: { InitiatorName: OTHER } })), 2, 0);
   });
   it('operational key in the security stage → 02/00', () => {
     failed(session().handle(req({ csg: 0, nsg: 1, keys: { ...normalHello(), MaxBurstLength: '65536' } })), 2, 0);

@@ -129,6 +129,8 @@ export class LoginSession {
   #stage: number | undefined;
   #first: { versionMax: number; versionMin: number; isid: Buffer; tsih: number; cid: number; cmdSN: number } | undefined;
   #identified = false;
+  /** The identity keys as the first request declared them (a repeat must carry the same value). */
+  readonly #identity = new Map<string, string>();
   #initiatorName = '';
   #sessionType: SessionType = 'Normal';
   #target: TargetInfo | undefined;
@@ -167,12 +169,17 @@ export class LoginSession {
     // RFC 7143 §6.1/§11.12.2: a request with C=1 is answered with an empty response until the text is complete.
     if (text === undefined) return this.#continue(req, { data: EMPTY, transit: false, nsg: 0 });
 
-    const pairs = parseTextData(text);
+    let pairs = parseTextData(text);
     if (!this.#identified) this.#identify(pairs, req);
     else {
-      // RFC 7143 §13.4, §13.5, §13.21: names and session type belong to the first request only.
-      const late = pairs.find(([k]) => (IDENTITY_KEYS as readonly string[]).includes(k));
+      // RFC 7143 §13.4, §13.5, §13.21: names and session type belong to the first request only, and §6.2.1 asks a
+      // target to reject a redeclaration. libiscsi 1.19 repeats them, unchanged, in its operational-stage request
+      // when it offered CHAP and the target chose None; the same value again changes nothing, so it is dropped
+      // (interop), while a different or new value is still refused.
+      const isIdentity = ([k]: TextPair) => (IDENTITY_KEYS as readonly string[]).includes(k);
+      const late = pairs.find((pair) => isIdentity(pair) && this.#identity.get(pair[0]) !== pair[1]);
       if (late) throw new LoginFailure('InitiatorError', `${late[0]} after the first login request`);
+      pairs = pairs.filter((pair) => !isIdentity(pair));
     }
 
     const stage = req.csg === Stage.Security ? 'security' : 'operational';
@@ -244,6 +251,7 @@ export class LoginSession {
     this.#initiatorName = initiatorName;
     this.#sessionType = sessionType;
     this.#identified = true;
+    for (const [k, v] of pairs) if ((IDENTITY_KEYS as readonly string[]).includes(k)) this.#identity.set(k, v);
 
     if (sessionType === 'Normal') {
       const targetName = keys.get('TargetName');
