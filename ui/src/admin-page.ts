@@ -3,7 +3,7 @@
  * see the audit log and the settings without change controls and manage only their own API tokens; users and the
  * self-test are admin-only (the API refuses them too), so those tabs say so instead of failing.
  */
-import { LitElement, css, html } from 'lit';
+import { LitElement, html } from 'lit';
 import type { ApiClient, User } from './api.ts';
 import { AdminApi } from './api-admin.ts';
 import { ADMIN_TABS, routeHref, type AdminTab } from './router.ts';
@@ -23,26 +23,7 @@ export class AdminPage extends LitElement {
     tab: { type: String },
     user: { attribute: false },
   };
-  static override styles = [
-    sharedStyles,
-    css`
-      nav.tabs {
-        display: flex;
-        gap: 0.25rem;
-        margin-bottom: 1.25rem;
-        border-bottom: 1px solid var(--border);
-      }
-      nav.tabs a {
-        padding: 0.5rem 0.9rem;
-        text-decoration: none;
-        color: var(--text);
-      }
-      nav.tabs a[aria-current='page'] {
-        box-shadow: inset 0 -3px 0 var(--accent);
-        font-weight: 600;
-      }
-    `,
-  ];
+  static override styles = [sharedStyles];
   declare api: ApiClient;
   declare readOnly: boolean;
   declare tab: AdminTab;

@@ -43,14 +43,7 @@ export class AdminSettings extends LitElement {
         overflow-wrap: anywhere;
       }
       textarea {
-        font-family: var(--mono);
         font-size: 0.8rem;
-        color: var(--text);
-        background: var(--bg);
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        padding: 0.45rem 0.6rem;
-        width: 100%;
         min-height: 7rem;
       }
       input[type='file'] {
@@ -59,9 +52,6 @@ export class AdminSettings extends LitElement {
         padding: 0;
         background: transparent;
         font-size: 0.85rem;
-      }
-      textarea[aria-invalid='true'] {
-        border-color: var(--danger);
       }
     `,
   ];

@@ -4,7 +4,10 @@
  * (api/src/routes/system.ts, storage.ts, live.ts) are the source of truth, and every reader below tolerates fields
  * that a given appliance version does not send yet.
  */
-import { ApiError, type ApiClient } from './api.ts';
+import type { ApiClient } from './api.ts';
+import type { ThinPool } from './api-storage.ts';
+
+export type { ThinPool };
 
 /** GET /api/system (api/src/routes/system.ts SystemReportSchema). */
 export interface SystemInfo {
@@ -57,21 +60,6 @@ export interface StorageSummary {
   /** the thin-provisioning soft threshold the target applies (SBC-4 §4.7.3.7) */
   softThresholdPercent: number;
 }
-/** GET /api/storage/pools: LVM thin pools. */
-export interface ThinPool {
-  vg: string;
-  name: string;
-  sizeBytes: number;
-  metadataBytes: number | null;
-  dataPercent: number;
-  metadataPercent: number;
-  usedBytes: number;
-  virtualBytes: number;
-  /** sum of the thin volumes' virtual sizes / pool size: above 1 the pool is overcommitted */
-  overcommit: number;
-  /** percent */
-  thresholds: { data: number; metadata: number };
-}
 
 /** A session as GET /api/sessions and the `sessions` event list it (api/src/routes/live.ts). */
 export interface LiveSession {
@@ -109,24 +97,12 @@ export interface PoolUsage {
 }
 
 /** GET /api/system; undefined when this appliance's API has no such route (404). */
-export async function fetchSystem(api: ApiClient): Promise<SystemInfo | undefined> {
-  try {
-    return await api.request<SystemInfo>('GET', '/api/system');
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 404) return undefined;
-    throw e;
-  }
-}
+export const fetchSystem = (api: ApiClient): Promise<SystemInfo | undefined> => api.getOptional<SystemInfo>('/api/system');
 
 /** The storage summary and, in LVM mode, the thin pools; undefined when the API has no storage routes (404). */
 export async function fetchStorage(api: ApiClient): Promise<{ summary: StorageSummary; thinPools: ThinPool[] } | undefined> {
-  let summary: StorageSummary;
-  try {
-    summary = await api.request<StorageSummary>('GET', '/api/storage');
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 404) return undefined;
-    throw e;
-  }
+  const summary = await api.getOptional<StorageSummary>('/api/storage');
+  if (!summary) return undefined;
   const thinPools = summary.mode === 'lvm' ? await api.request<ThinPool[]>('GET', '/api/storage/pools') : [];
   return { summary, thinPools };
 }

@@ -3,7 +3,7 @@
  * (api/src/routes/portal-groups.ts), portals placed in a group, discovery CHAP (api/src/routes/targets.ts) and the
  * negotiation parameters (api/src/routes/negotiation.ts). Typed calls over ApiClient.request.
  */
-import type { ApiClient, ChapInfo, ChapSetting, Portal } from './api.ts';
+import { forTarget, type ApiClient, type ChapInfo, type ChapSetting, type Portal } from './api.ts';
 import type { AluaState, PortalGroup } from '../../api/src/store/types.ts';
 import type { NegotiationInfo } from '../../api/src/routes/negotiation.ts';
 
@@ -13,7 +13,7 @@ export type NegotiationKey = NegotiationInfo['keys'][number];
 export class TargetsApi {
   constructor(private readonly api: ApiClient) {}
 
-  portalGroups = (targetId?: number) => this.api.request<PortalGroup[]>('GET', `/api/portal-groups${targetId ? `?targetId=${targetId}` : ''}`);
+  portalGroups = (targetId?: number) => this.api.request<PortalGroup[]>('GET', forTarget('/api/portal-groups', targetId));
   createPortalGroup = (targetId: number, tag: number, aluaState?: AluaState) =>
     this.api.request<PortalGroup>('POST', '/api/portal-groups', { targetId, tag, ...(aluaState ? { aluaState } : {}) });
   setAluaState = (id: number, aluaState: AluaState) => this.api.request<PortalGroup>('PATCH', `/api/portal-groups/${id}`, { aluaState });

@@ -81,6 +81,9 @@ export class ApiError extends Error {
   }
 }
 
+/** `path` filtered to one target when `targetId` is given (the list routes' ?targetId= query). */
+export const forTarget = (path: string, targetId?: number): string => (targetId ? `${path}?targetId=${targetId}` : path);
+
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 const CSRF_COOKIE = 'openlun_csrf';
@@ -158,6 +161,16 @@ export class ApiClient extends EventTarget {
     return data as T;
   }
 
+  /** A GET of a route this appliance version may not have: undefined on 404 (other errors still throw). */
+  async getOptional<T>(path: string): Promise<T | undefined> {
+    try {
+      return await this.request<T>('GET', path);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
   // auth
   setupRequired = async () => (await this.request<{ setupRequired: boolean }>('GET', '/api/setup', undefined, { authFailureIsExpiry: false })).setupRequired;
   async setup(password: string, username?: string): Promise<User> {
@@ -193,16 +206,16 @@ export class ApiClient extends EventTarget {
   target = (id: number) => this.request<Target>('GET', `/api/targets/${id}`);
   createTarget = (iqn: string, alias: string | null) => this.request<Target>('POST', '/api/targets', { iqn, ...(alias ? { alias } : {}) });
   deleteTarget = (id: number) => this.request<void>('DELETE', `/api/targets/${id}`);
-  portals = (targetId?: number) => this.request<Portal[]>('GET', `/api/portals${targetId ? `?targetId=${targetId}` : ''}`);
+  portals = (targetId?: number) => this.request<Portal[]>('GET', forTarget('/api/portals', targetId));
   createPortal = (targetId: number, address: string, port?: number) => this.request<Portal>('POST', '/api/portals', { targetId, address, ...(port ? { port } : {}) });
   deletePortal = (id: number) => this.request<void>('DELETE', `/api/portals/${id}`);
-  mappings = (targetId?: number) => this.request<LunMapping[]>('GET', `/api/mappings${targetId ? `?targetId=${targetId}` : ''}`);
+  mappings = (targetId?: number) => this.request<LunMapping[]>('GET', forTarget('/api/mappings', targetId));
   createMapping = (targetId: number, lun: number, lunId: number) => this.request<LunMapping>('POST', '/api/mappings', { targetId, lun, lunId });
   deleteMapping = (id: number) => this.request<void>('DELETE', `/api/mappings/${id}`);
   initiatorGroups = () => this.request<InitiatorGroup[]>('GET', '/api/initiator-groups');
   createInitiatorGroup = (name: string, initiators: string[], networks: string[] = []) =>
     this.request<InitiatorGroup>('POST', '/api/initiator-groups', { name, initiators, networks });
-  acls = (targetId?: number) => this.request<TargetAcl[]>('GET', `/api/acls${targetId ? `?targetId=${targetId}` : ''}`);
+  acls = (targetId?: number) => this.request<TargetAcl[]>('GET', forTarget('/api/acls', targetId));
   createAcl = (targetId: number, groupId: number) => this.request<TargetAcl>('POST', '/api/acls', { targetId, groupId });
   deleteAcl = (id: number) => this.request<void>('DELETE', `/api/acls/${id}`);
   chap = () => this.request<ChapInfo[]>('GET', '/api/chap');

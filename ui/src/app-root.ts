@@ -249,7 +249,7 @@ export class AppRoot extends LitElement {
           </ul>
         </nav>
         <div class="tools">
-          <a class="button primary" href=${routeHref({ page: 'wizard' })} aria-current=${current('wizard')}>New LUN wizard</a>
+          ${readOnly ? nothing : html`<a class="button primary" href=${routeHref({ page: 'wizard' })} aria-current=${current('wizard')}>New LUN wizard</a>`}
           <theme-toggle></theme-toggle>
           <span class="who" title=${`signed in as ${this.user?.username} (${this.user?.role})`}>${this.user?.username}${readOnly ? html` <span class="muted">(read-only)</span>` : nothing}</span>
           <button type="button" @click=${this.logout}>Sign out</button>

@@ -40,16 +40,6 @@ export class DashboardPage extends LitElement {
   static override styles = [
     sharedStyles,
     css`
-      .head {
-        display: flex;
-        align-items: baseline;
-        gap: 1rem;
-        flex-wrap: wrap;
-        margin-bottom: 1rem;
-      }
-      .head h1 {
-        margin: 0;
-      }
       .stream {
         display: inline-flex;
         align-items: center;

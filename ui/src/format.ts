@@ -29,3 +29,11 @@ export function targetIqn(baseIqn: string, shortName: string): string {
   const s = shortName.trim().toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '');
   return s ? `${baseIqn}:${s}` : baseIqn;
 }
+
+/**
+ * An IQN (or a network) cut after each ':' and '.', the places a long name may wrap (RFC 7143 §4.2.7.2 builds names
+ * from dot-separated parts and a ':' before the unique part): "iscsi-inq" stays whole instead of breaking at the '-'.
+ */
+export function nameSegments(name: string): string[] {
+  return name.match(/[^:.]*[:.]|[^:.]+/g) ?? [name];
+}

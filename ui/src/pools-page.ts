@@ -63,22 +63,6 @@ export class PoolsPage extends LitElement {
       dl.facts dd {
         margin: 0;
       }
-      form.inline {
-        display: flex;
-        gap: 0.6rem;
-        align-items: flex-start;
-        flex-wrap: wrap;
-        margin-top: 0.75rem;
-      }
-      form.inline .field {
-        flex: 1 1 8rem;
-      }
-      form.inline .field.narrow {
-        flex: 0 0 6.5rem;
-      }
-      form.inline > button {
-        margin-top: 1.55rem;
-      }
       fieldset {
         border: 1px solid var(--border);
         border-radius: var(--radius);

@@ -24,16 +24,6 @@ export class SessionsPage extends LitElement {
   static override styles = [
     sharedStyles,
     css`
-      .head {
-        display: flex;
-        align-items: baseline;
-        gap: 1rem;
-        flex-wrap: wrap;
-        margin-bottom: 1rem;
-      }
-      .head h1 {
-        margin: 0;
-      }
       .table-wrap {
         overflow-x: auto;
       }

@@ -73,6 +73,7 @@ export const sharedStyles = css`
   button:focus-visible,
   input:focus-visible,
   select:focus-visible,
+  textarea:focus-visible,
   a:focus-visible,
   [tabindex]:focus-visible {
     outline: 3px solid var(--focus);
@@ -104,7 +105,8 @@ export const sharedStyles = css`
     font-size: 0.85rem;
   }
   input,
-  select {
+  select,
+  textarea {
     font: inherit;
     color: var(--text);
     background: var(--bg);
@@ -114,7 +116,15 @@ export const sharedStyles = css`
     width: 100%;
     min-width: 0;
   }
-  input[aria-invalid='true'] {
+  /* multi-line lists (IQNs, networks, PEM): one item a line, in the code font */
+  textarea {
+    font-family: var(--mono);
+    font-size: 0.875rem;
+    min-height: 4.5rem;
+    resize: vertical;
+  }
+  input[aria-invalid='true'],
+  textarea[aria-invalid='true'] {
     border-color: var(--danger);
   }
   input[type='checkbox'],
@@ -145,6 +155,52 @@ export const sharedStyles = css`
   .banner.ok {
     background: var(--ok-bg);
     color: var(--ok);
+  }
+  /* a one-line form (extend, map, add a portal): fields side by side, the button level with the inputs (under
+     the labels); it wraps on narrow screens */
+  form.inline {
+    display: flex;
+    gap: 0.6rem 0.75rem;
+    align-items: flex-start;
+    flex-wrap: wrap;
+    margin-top: 0.75rem;
+  }
+  form.inline .field {
+    flex: 1 1 9rem;
+  }
+  form.inline .field.narrow {
+    flex: 0 0 6.5rem;
+  }
+  form.inline > button {
+    margin-top: 1.55rem;
+  }
+  /* a page's title row: the title, then status or actions on the same baseline */
+  .head {
+    display: flex;
+    align-items: baseline;
+    gap: 1rem;
+    flex-wrap: wrap;
+    margin-bottom: 1rem;
+  }
+  .head h1 {
+    margin: 0;
+    overflow-wrap: anywhere;
+  }
+  /* tabs inside a page (a target, administration): links, the current one underlined */
+  nav.tabs {
+    display: flex;
+    gap: 0.25rem;
+    margin-bottom: 1.25rem;
+    border-bottom: 1px solid var(--border);
+  }
+  nav.tabs a {
+    padding: 0.5rem 0.9rem;
+    text-decoration: none;
+    color: var(--text);
+  }
+  nav.tabs a[aria-current='page'] {
+    box-shadow: inset 0 -3px 0 var(--accent);
+    font-weight: 600;
   }
   .actions {
     display: flex;
@@ -182,6 +238,10 @@ export const sharedStyles = css`
     font-family: var(--mono);
     font-size: 0.875rem;
     overflow-wrap: anywhere;
+  }
+  /* a part of a long name (name-text.ts): the name wraps between parts only, never inside "iscsi-inq" */
+  .seg {
+    white-space: nowrap;
   }
   .empty {
     color: var(--muted);

@@ -7,7 +7,7 @@ import { field, formValues, notify } from './fields.ts';
 import { SIZE_UNITS, formatBytes, parseSize, type SizeUnit } from './format.ts';
 import { Refresher } from './refresher.ts';
 import { sharedStyles } from './shared-styles.ts';
-import { defaultSnapshotName, extendProblem, scheduleFormBody, scheduleLabel, snapshotNameProblem } from './storage-model.ts';
+import { defaultSnapshotName, extendProblem, extendSuggestion, scheduleFormBody, scheduleLabel, snapshotNameProblem } from './storage-model.ts';
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const when = (t: Snapshot['createdAt']) => (t === null || t === undefined ? '—' : new Date(t).toLocaleString());
@@ -50,19 +50,7 @@ export class LunManagePanel extends LitElement {
         margin-top: 1rem;
       }
       form.inline {
-        display: flex;
-        gap: 0.6rem;
-        align-items: flex-start;
-        flex-wrap: wrap;
-      }
-      form.inline .field {
-        flex: 1 1 9rem;
-      }
-      form.inline .field.narrow {
-        flex: 0 0 6.5rem;
-      }
-      form.inline > button {
-        margin-top: 1.55rem;
+        margin-top: 0;
       }
       .hint {
         color: var(--muted);
@@ -340,15 +328,16 @@ export class LunManagePanel extends LitElement {
 
   private renderExtend() {
     const l = this.lun;
+    const suggest = extendSuggestion(l.sizeBytes);
     return html`<div class="box">
       <h3>Extend</h3>
       <p class="muted">Now ${formatBytes(l.sizeBytes)}. A LUN only grows, online: connected initiators see the new size without reconnecting (they get CAPACITY DATA HAS CHANGED); grow the partition or file system on the host afterwards.</p>
       <form class="inline" @submit=${this.extend} novalidate aria-label=${`Extend ${l.name}`}>
-        ${field({ name: 'newSize', label: 'New size', type: 'number', min: 1, step: 'any', error: this.errors['newSize'], placeholder: String(Math.ceil(l.sizeBytes / 2 ** 30) + 1) }, `lm-${l.id}`)}
+        ${field({ name: 'newSize', label: 'New size', type: 'number', min: 1, step: 'any', error: this.errors['newSize'], placeholder: String(suggest.amount) }, `lm-${l.id}`)}
         <div class="field narrow">
           <label for=${`lm-${l.id}-unit`}>Unit</label>
           <select id=${`lm-${l.id}-unit`} name="unit">
-            ${Object.keys(SIZE_UNITS).map((u) => html`<option ?selected=${u === 'GiB'}>${u}</option>`)}
+            ${Object.keys(SIZE_UNITS).map((u) => html`<option ?selected=${u === suggest.unit}>${u}</option>`)}
           </select>
         </div>
         <button type="submit" ?disabled=${this.busy === 'extend'}>${this.busy === 'extend' ? 'Extending…' : 'Extend'}</button>

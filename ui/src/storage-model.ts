@@ -31,6 +31,16 @@ export function extendProblem(currentBytes: number, amount: string, unit: SizeUn
   return size;
 }
 
+/**
+ * What the extend form suggests: the next power of two above the current size, in the unit the size reads best in
+ * (a 96 MiB LUN suggests 128 MiB, 10 GiB suggests 16 GiB), so the placeholder is always a size the form accepts.
+ */
+export function extendSuggestion(currentBytes: number): { amount: number; unit: SizeUnit } {
+  const unit: SizeUnit = currentBytes >= SIZE_UNITS.TiB ? 'TiB' : currentBytes >= SIZE_UNITS.GiB ? 'GiB' : 'MiB';
+  const now = currentBytes / SIZE_UNITS[unit];
+  return { amount: 2 ** Math.floor(Math.log2(Math.max(now, 1)) + 1), unit };
+}
+
 // mirrors lvm(8) VALID NAMES and the file pool's rule: the stricter of the two
 const SNAP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export function snapshotNameProblem(name: string): string | undefined {

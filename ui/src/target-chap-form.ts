@@ -150,9 +150,11 @@ export class ChapForm extends LitElement {
                         ${field({ name: 'mutualSecret', label: 'Target secret (mutual)', type: 'password', error: e['mutualSecret'], hint: 'Must differ from the initiator secret.', autocomplete: 'new-password' }, p)}
                       </div>`
                     : nothing}`}
-            <div class="actions">
-              <button type="submit" class="primary" ?disabled=${this.busy || (mode === 'none' && !c)}>${mode === 'none' ? `Remove ${this.noun}` : `Save ${this.noun}`}</button>
-            </div>
+            ${mode === 'none' && !c
+              ? nothing
+              : html`<div class="actions">
+                  <button type="submit" class="primary" ?disabled=${this.busy}>${mode === 'none' ? `Remove ${this.noun}` : `Save ${this.noun}`}</button>
+                </div>`}
           </form>`}`;
   }
 }

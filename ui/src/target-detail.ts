@@ -6,6 +6,7 @@ import { reachablePortals, type ConnectInput } from './connect-commands.ts';
 import './connect-panel.ts';
 import { field, formValues, notify } from './fields.ts';
 import { formatBytes } from './format.ts';
+import { wrappingName } from './name-text.ts';
 import { routeHref } from './router.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { nextFreeLun, parseInitiators } from './forms.ts';
@@ -41,33 +42,9 @@ export class TargetDetail extends LitElement {
   static override styles = [
     sharedStyles,
     css`
-      .head {
-        display: flex;
-        align-items: baseline;
-        gap: 1rem;
-        flex-wrap: wrap;
-        margin-bottom: 1rem;
-      }
       .head h1 {
-        margin: 0;
         font-family: var(--mono);
         font-size: 1.25rem;
-        overflow-wrap: anywhere;
-      }
-      nav.tabs {
-        display: flex;
-        gap: 0.25rem;
-        margin-bottom: 1.25rem;
-        border-bottom: 1px solid var(--border);
-      }
-      nav.tabs a {
-        padding: 0.5rem 0.9rem;
-        text-decoration: none;
-        color: var(--text);
-      }
-      nav.tabs a[aria-current='page'] {
-        box-shadow: inset 0 -3px 0 var(--accent);
-        font-weight: 600;
       }
       .grid {
         display: grid;
@@ -79,17 +56,7 @@ export class TargetDetail extends LitElement {
         margin: 0;
       }
       form.inline {
-        display: flex;
-        gap: 0.75rem;
-        align-items: flex-end;
-        flex-wrap: wrap;
         margin-top: 1rem;
-      }
-      form.inline .field {
-        flex: 1 1 10rem;
-      }
-      form.inline .field.narrow {
-        flex: 0 0 6rem;
       }
       .grid > .wide {
         grid-column: 1 / -1;
@@ -100,14 +67,6 @@ export class TargetDetail extends LitElement {
         }
       }
       textarea {
-        font-family: var(--mono);
-        font-size: 0.875rem;
-        color: var(--text);
-        background: var(--bg);
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        padding: 0.45rem 0.6rem;
-        width: 100%;
         min-height: 3.5rem;
       }
       ul.initiators {
@@ -255,7 +214,7 @@ export class TargetDetail extends LitElement {
     const t = this.target;
     if (!t) return html`<p class="muted" aria-busy="true">Loading…</p>`;
     return html`<div class="head">
-        <h1>${t.iqn}</h1>
+        <h1>${wrappingName(t.iqn)}</h1>
         ${t.alias ? html`<span class="muted">${t.alias}</span>` : nothing}
         <span class="spacer"></span>
         ${this.readOnly ? nothing : html`<button type="button" class="danger" @click=${this.deleteTarget}>Delete target</button>`}
@@ -338,7 +297,7 @@ export class TargetDetail extends LitElement {
                 const g = this.groups.find((x) => x.id === a.groupId);
                 return html`<tr>
                   <td>${g?.name ?? a.groupId}</td>
-                  <td><ul class="initiators">${[...(g?.initiators ?? []), ...(g?.networks ?? [])].map((i) => html`<li class="mono">${i}</li>`)}</ul></td>
+                  <td><ul class="initiators">${[...(g?.initiators ?? []), ...(g?.networks ?? [])].map((i) => html`<li class="mono">${wrappingName(i)}</li>`)}</ul></td>
                   <td>${this.readOnly ? nothing : html`<button type="button" class="danger" aria-label=${`Remove access for ${g?.name ?? a.groupId}`} @click=${() => this.act('acl', async () => (await this.api.deleteAcl(a.id), `Access for ${g?.name ?? 'the group'} removed.`))}>Remove</button>`}</td>
                 </tr>`;
               })}

@@ -64,17 +64,7 @@ export class TargetPortalGroups extends LitElement {
         font-weight: 600;
       }
       form.inline {
-        display: flex;
-        gap: 0.75rem;
-        align-items: flex-end;
-        flex-wrap: wrap;
         margin-top: 1rem;
-      }
-      form.inline .field {
-        flex: 1 1 9rem;
-      }
-      form.inline .field.narrow {
-        flex: 0 0 6rem;
       }
       h3.sub {
         font-size: 0.95rem;
@@ -199,8 +189,8 @@ export class TargetPortalGroups extends LitElement {
                 ${ALUA_STATES.map((s) => html`<option value=${s} ?selected=${s === g.aluaState}>${ALUA_LABELS[s]}</option>`)}
               </select>`}
         <span class="spacer"></span>
-        ${this.readOnly
-          ? nothing
+        ${this.readOnly || this.groups.length <= 1
+          ? nothing /* a target needs one portal group (the API refuses removing the last) */
           : html`<button type="button" class="danger" aria-label=${`Remove portal group ${g.tag}`} ?disabled=${this.busy}
               @click=${() => this.act('group', async () => (await this.tapi.deletePortalGroup(g.id), `Portal group ${g.tag} removed.`))}>Remove group</button>`}
       </div>

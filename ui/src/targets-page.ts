@@ -4,6 +4,7 @@ import { TargetsApi } from './api-targets.ts';
 import { field, formValues, notify } from './fields.ts';
 import { targetIqn } from './format.ts';
 import { parseInitiators } from './forms.ts';
+import { wrappingName } from './name-text.ts';
 import { routeHref } from './router.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { Refresher } from './refresher.ts';
@@ -38,25 +39,13 @@ export class TargetsPage extends LitElement {
         gap: 1.25rem;
         align-items: start;
       }
-      textarea {
-        font: inherit;
-        font-family: var(--mono);
-        font-size: 0.875rem;
-        color: var(--text);
-        background: var(--bg);
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        padding: 0.45rem 0.6rem;
-        width: 100%;
-        min-height: 4.5rem;
-        resize: vertical;
-      }
-      textarea:focus-visible {
-        outline: 3px solid var(--focus);
-        outline-offset: 2px;
-      }
       .preview {
         font-size: 0.85rem;
+      }
+      /* what the typed name will stand for, not part of the IQN yet */
+      .preview .placeholder {
+        font-style: italic;
+        border-bottom: 1px dashed currentColor;
       }
       .stack > .card:last-child {
         margin-bottom: 0;
@@ -169,7 +158,7 @@ export class TargetsPage extends LitElement {
         ${this.targets.map((t) => {
           const c = this.chap.find((x) => x.targetId === t.id);
           return html`<tr data-target=${t.iqn}>
-            <th scope="row"><a class="mono" href=${routeHref({ page: 'target', id: t.id, tab: 'overview' })}>${t.iqn}</a></th>
+            <th scope="row"><a class="mono" href=${routeHref({ page: 'target', id: t.id, tab: 'overview' })}>${wrappingName(t.iqn)}</a></th>
             <td>${t.alias ?? html`<span class="muted">—</span>`}</td>
             <td class="num">${this.mappings.filter((m) => m.targetId === t.id).length}</td>
             <td>${c ? (c.mutualUsername ? 'mutual' : 'one-way') : html`<span class="muted">none</span>`}</td>
@@ -210,7 +199,7 @@ export class TargetsPage extends LitElement {
       ${this.formError ? html`<div class="banner error" role="alert">${this.formError}</div>` : nothing}
       <form @submit=${this.create} novalidate>
         ${field({ name: 'name', label: 'Name', placeholder: 'esxi-cluster', autocomplete: 'off', error: this.errors['name'], onInput: (s) => (this.shortName = s) }, 'tgt')}
-        <div class="preview muted">IQN: <code id="tgt-iqn-preview">${preview}</code></div>
+        <div class="preview muted">IQN: <code id="tgt-iqn-preview">${this.shortName.trim() && preview !== this.baseIqn ? preview : html`${this.baseIqn}:<span class="placeholder">name</span>`}</code></div>
         ${field({ name: 'iqn', label: 'Or a full IQN', placeholder: 'iqn.2026-01.com.example:storage', hint: 'Overrides the name above.', autocomplete: 'off', error: this.errors['iqn'] }, 'tgt')}
         ${field({ name: 'alias', label: 'Alias (optional)', autocomplete: 'off', error: this.errors['alias'] }, 'tgt')}
         <div class="field">

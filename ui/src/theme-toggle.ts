@@ -1,6 +1,6 @@
 import { LitElement, css, html } from 'lit';
 import { sharedStyles } from './shared-styles.ts';
-import { effectiveTheme, setTheme, type Theme } from './theme.ts';
+import { effectiveTheme, setTheme, storedTheme, type Theme } from './theme.ts';
 
 /** A switch between light and dark; aria-pressed tells a screen reader which one is on. */
 export class ThemeToggle extends LitElement {
@@ -17,10 +17,26 @@ export class ThemeToggle extends LitElement {
     `,
   ];
   declare theme: Theme;
+  private readonly osScheme = matchMedia('(prefers-color-scheme: dark)');
+  // with no theme picked, the page follows the OS (global.css); the label and aria-pressed must follow it too
+  private readonly onOsChange = () => {
+    if (!storedTheme()) this.theme = effectiveTheme();
+  };
 
   constructor() {
     super();
     this.theme = effectiveTheme();
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.osScheme.addEventListener('change', this.onOsChange);
+    this.onOsChange();
+  }
+
+  override disconnectedCallback(): void {
+    this.osScheme.removeEventListener('change', this.onOsChange);
+    super.disconnectedCallback();
   }
 
   private toggle(): void {

@@ -13,29 +13,27 @@ export class ToastRegion extends LitElement {
   static override styles = [
     sharedStyles,
     css`
-      /* in the empty middle of the (sticky) header, between the navigation and the theme switch: it never covers
-         a control; one line, the newest message only (the full text is in the live region and the tooltip) */
+      /* bottom-right of the viewport, above the fold whatever the scroll: never over the (sticky) header's navigation
+         or the page title; the newest message only, wrapped in full (the live region announces it) */
       :host {
         position: fixed;
-        top: 0.45rem;
-        left: 50%;
-        transform: translateX(-50%);
+        right: 1rem;
+        bottom: 1rem;
         z-index: 10;
-        width: min(32rem, calc(100vw - 50rem));
+        width: min(28rem, calc(100vw - 2rem));
       }
       .toast {
         border: 1px solid var(--border);
+        box-shadow: 0 4px 14px rgb(0 0 0 / 0.18);
         margin: 0;
-        padding: 0.4rem 0.7rem;
+        padding: 0.5rem 0.7rem;
         display: flex;
         gap: 0.75rem;
-        align-items: center;
+        align-items: flex-start;
         justify-content: space-between;
       }
       .toast span {
-        white-space: nowrap;
-        overflow: hidden;
-        text-overflow: ellipsis;
+        overflow-wrap: anywhere;
       }
       button {
         padding: 0 0.4rem;
@@ -72,7 +70,7 @@ export class ToastRegion extends LitElement {
     return html`<div role="status" aria-live="polite">
       ${this.toasts.map(
         (t) => html`<p class="toast banner ${t.kind}" data-kind=${t.kind}>
-          <span title=${t.text}>${t.text}</span><button type="button" aria-label="Dismiss" @click=${() => this.dismiss(t.id)}>×</button>
+          <span>${t.text}</span><button type="button" aria-label="Dismiss" @click=${() => this.dismiss(t.id)}>×</button>
         </p>`,
       )}
     </div>`;

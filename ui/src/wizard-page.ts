@@ -162,24 +162,7 @@ export class WizardPage extends LitElement {
         white-space: nowrap;
       }
       textarea {
-        font: inherit;
-        font-family: var(--mono);
-        font-size: 0.875rem;
-        color: var(--text);
-        background: var(--bg);
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        padding: 0.45rem 0.6rem;
-        width: 100%;
         min-height: 5rem;
-        resize: vertical;
-      }
-      textarea[aria-invalid='true'] {
-        border-color: var(--danger);
-      }
-      textarea:focus-visible {
-        outline: 3px solid var(--focus);
-        outline-offset: 2px;
       }
       .radios {
         display: flex;

@@ -33,6 +33,7 @@ const pool = (o: Partial<ThinPool> = {}): ThinPool => ({
   dataPercent: 50,
   metadataPercent: 10,
   usedBytes: 2 ** 39,
+  thinVolumes: ['lun1', 'lun2'],
   virtualBytes: 2 ** 41,
   overcommit: 2,
   thresholds: { data: 80, metadata: 75 },

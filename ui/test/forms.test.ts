@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatBytes, parseSize, targetIqn } from '../src/format.ts';
+import { formatBytes, nameSegments, parseSize, targetIqn } from '../src/format.ts';
 import { chapFormBody, lunFormBody, nextFreeLun, parseInitiators, passwordProblems } from '../src/forms.ts';
 import { parseRoute, routeHref } from '../src/router.ts';
 
@@ -50,4 +50,12 @@ test('hash routes round-trip; unknown routes fall back to storage', () => {
   assert.deepEqual(parseRoute('#/nope'), { page: 'dashboard' });
   assert.deepEqual(parseRoute('#/admin/nope'), { page: 'admin', tab: 'users' });
   assert.deepEqual(parseRoute('#/targets/abc'), { page: 'targets' });
+});
+
+test('long names wrap only after ":" and "." (the parts put together give the name back)', () => {
+  assert.deepEqual(nameSegments('iqn.2008-11.org.libiscsi:iscsi-inq'), ['iqn.', '2008-11.', 'org.', 'libiscsi:', 'iscsi-inq']);
+  assert.deepEqual(nameSegments('10.0.0.0/24'), ['10.', '0.', '0.', '0/24']);
+  assert.deepEqual(nameSegments('esx01'), ['esx01']);
+  assert.deepEqual(nameSegments(''), ['']);
+  for (const n of ['iqn.1998-01.com.vmware:esx01-4c4c4544', 'a::b..c:', 'eui.0123456789ABCDEF']) assert.equal(nameSegments(n).join(''), n);
 });

@@ -6,6 +6,7 @@ import {
   defaultSnapshotName,
   diskOffer,
   extendProblem,
+  extendSuggestion,
   filePoolUsage,
   freePvDevices,
   locationOptions,
@@ -145,4 +146,17 @@ test('data layer: storage calls use the contract paths, URL-encode names, send C
     undefined,
   ]);
   assert.ok(seen.filter((x) => x.method !== 'GET').every((x) => x.csrf === 'tok'));
+});
+
+test('the extend form suggests a larger size in a fitting unit, one the form accepts', () => {
+  const MiB = 2 ** 20;
+  assert.deepEqual(extendSuggestion(96 * MiB), { amount: 128, unit: 'MiB' });
+  assert.deepEqual(extendSuggestion(64 * MiB), { amount: 128, unit: 'MiB' });
+  assert.deepEqual(extendSuggestion(10 * GiB), { amount: 16, unit: 'GiB' });
+  assert.deepEqual(extendSuggestion(1536 * MiB), { amount: 2, unit: 'GiB' });
+  assert.deepEqual(extendSuggestion(3 * 2 ** 40), { amount: 4, unit: 'TiB' });
+  for (const size of [MiB, 96 * MiB, 1023 * MiB, GiB, 7.5 * GiB, 2 ** 40]) {
+    const s = extendSuggestion(size);
+    assert.ok('bytes' in extendProblem(size, String(s.amount), s.unit), `${size}: ${s.amount} ${s.unit}`);
+  }
 });
