@@ -10,29 +10,13 @@
 // -smp 1: multi-threaded TCG panicked a guest kernel here (platform-notes).
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
-import { request as httpRequest } from 'node:http';
-import { createServer, connect } from 'node:net';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultIsoPath } from '../iso/build.ts';
-
-/** What the appliance listens on inside the guest (the units' defaults). */
-const GUEST_UI_PORT = Number(process.env.OPENLUN_ISO_UI_PORT ?? 443);
-const GUEST_UI_SCHEME = (process.env.OPENLUN_ISO_UI_SCHEME ?? 'https') as 'https' | 'http';
-const GUEST_ISCSI_PORT = 3260; // RFC 7143 §13.1: the registered iSCSI port
-/** The banner line openlun-banner prints once the services are started and the network is up. */
-const BANNER = /Web UI: (https?:\/\/\S+)/;
-
-const OVMF = [
-  { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' },
-  { code: '/usr/share/OVMF/OVMF_CODE.fd', vars: '/usr/share/OVMF/OVMF_VARS.fd' },
-] as const;
-
-type Firmware = 'bios' | 'uefi';
+import { ApiClient, BANNER, consoleText, freePort, get, GUEST_ISCSI_PORT, GUEST_UI_PORT, GUEST_UI_SCHEME, OVMF, portOpen, sleep, type Firmware } from './iso-qemu.ts';
 
 interface BootResult {
   firmware: Firmware;
@@ -42,72 +26,6 @@ interface BootResult {
   iscsiLogin?: string;
   iscsiInq?: string;
   failures: string[];
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-function get(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = (url.startsWith('https:') ? request : httpRequest)(url, { rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The appliance's API over the forwarded port. Its certificate is the self-signed one serve made on first start
- *  inside the guest, which the host cannot know in advance: TLS is not verified here (the appliance e2e pins it). */
-class ApiClient {
-  #cookie = '';
-  #csrf = '';
-  constructor(readonly base: string) {}
-  call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; headers: Record<string, unknown> }> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = (this.base.startsWith('https:') ? request : httpRequest)(`${this.base}${path}`, {
-        method, rejectUnauthorized: false, timeout: 60_000,
-        headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...(this.#cookie ? { cookie: this.#cookie, 'x-csrf-token': this.#csrf } : {}) },
-      }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
-          let json: unknown;
-          try { json = text ? JSON.parse(text) : undefined; } catch { json = text; }
-          resolve({ status: res.statusCode ?? 0, json, headers: res.headers });
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timeout`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
-  async ok(method: string, path: string, body?: unknown): Promise<any> {
-    const r = await this.call(method, path, body);
-    if (r.status < 200 || r.status >= 300) throw new Error(`${method} ${path}: HTTP ${r.status} ${JSON.stringify(r.json)}`);
-    return r.json;
-  }
-  async setup(password: string): Promise<void> {
-    const r = await this.call('POST', '/api/setup', { password });
-    if (r.status !== 201) throw new Error(`POST /api/setup: HTTP ${r.status} ${JSON.stringify(r.json)}`);
-    this.#cookie = ([] as string[]).concat((r.headers['set-cookie'] as string[]) ?? []).map((c) => c.split(';')[0]).join('; ');
-    this.#csrf = r.json.csrfToken;
-  }
 }
 
 const TARGET_IQN = 'iqn.2026-11.org.openlun:iso-boot';
@@ -123,21 +41,6 @@ async function provisionLun(api: ApiClient): Promise<void> {
   await api.ok('POST', '/api/mappings', { targetId: target.id, lun: 0, lunId: lun.id });
   const group = await api.ok('POST', '/api/initiator-groups', { name: 'iso-boot', initiators: [INITIATOR_IQN] });
   await api.ok('POST', '/api/acls', { targetId: target.id, groupId: group.id });
-}
-
-/** True once something behind the forwarded port answers a TCP connect with data or at least keeps it open
- *  (slirp accepts every forwarded connection itself and closes it at once when nothing listens in the guest). */
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    const t = setTimeout(() => { s.destroy(); resolve(true); }, 1500);
-    s.on('close', () => { clearTimeout(t); resolve(false); });
-    s.on('error', () => { clearTimeout(t); resolve(false); });
-  });
-}
-
-function consoleText(path: string): string {
-  try { return readFileSync(path, 'latin1'); } catch { return ''; }
 }
 
 async function bootOnce(iso: string, firmware: Firmware, keep: boolean, deadlineMs: number): Promise<BootResult> {

@@ -260,3 +260,135 @@ test('console banner: a UI that does not answer is reported with the services\' 
   assert.match(r.stdout, /web UI: not answering/);
   assert.match(r.stdout, /openlun-api\[12\]: EADDRINUSE/);
 });
+
+describe('openlun-install (the parts that need no disk)', () => {
+  const INSTALL = join(SYSTEMD, 'libexec/openlun-install');
+  const isRoot = process.getuid?.() === 0;
+  const esp = join(scratch, 'esp');
+  const uuidA = '0d2b6a58-3f1e-4a57-9a4b-0c4b8a5e2a11';
+  const uuidB = '7c1f9e0a-55d1-4c0e-8f62-2b7d1e3a9b22';
+  const runInstall = (...args: string[]) => spawnSync('bash', [INSTALL, ...args], { encoding: 'utf8', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', OPENLUN_INSTALL_VERSION: '9.9.9' } });
+  const entries = (cfg: string) => [...cfg.matchAll(/^menuentry "([^"]+)" --id (openlun-[ab]) \{\n([\s\S]*?)\n\}/gm)].map((m) => ({ title: m[1]!, id: m[2]!, body: m[3]! }));
+
+  test('boot menu after a first install: one entry, slot a, root by UUID, both consoles', () => {
+    mkdirSync(join(esp, 'openlun'), { recursive: true });
+    writeFileSync(join(esp, 'openlun/slot-a'), `1.0.0 2026-11-01 ${uuidA}\n`);
+    writeFileSync(join(esp, 'openlun/default'), 'a\n');
+    const r = runInstall('--print-grub-cfg', esp);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^set default=0$/m);
+    assert.match(r.stdout, /^set timeout=\d+$/m);
+    assert.match(r.stdout, /^serial --unit=0 --speed=115200$/m);
+    const e = entries(r.stdout);
+    assert.deepEqual(e.map((x) => [x.title, x.id]), [['openlun 1.0.0 (slot a)', 'openlun-a']]);
+    assert.match(e[0]!.body, new RegExp(`search --no-floppy --fs-uuid --set=root ${uuidA}`));
+    assert.match(e[0]!.body, new RegExp(`linux /boot/vmlinuz root=UUID=${uuidA} ro .*console=tty0 console=ttyS0,115200n8 openlun\\.slot=a$`, 'm'));
+  });
+
+  test('after an upgrade the new slot boots by default and the old one is "previous"', () => {
+    writeFileSync(join(esp, 'openlun/slot-b'), `1.1.0 2026-11-20 ${uuidB}\n`);
+    writeFileSync(join(esp, 'openlun/default'), 'b\n');
+    const e = entries(runInstall('--print-grub-cfg', esp).stdout);
+    assert.deepEqual(e.map((x) => x.id), ['openlun-b', 'openlun-a']);
+    assert.equal(e[0]!.title, 'openlun 1.1.0 (slot b)');
+    assert.equal(e[1]!.title, 'openlun 1.0.0 (previous, slot a, installed 2026-11-01)');
+    assert.match(e[1]!.body, /openlun\.slot=a$/m);
+  });
+
+  test('a corrupt slot record is refused, not written into the menu', () => {
+    writeFileSync(join(esp, 'openlun/default'), 'c\n');
+    assert.notEqual(runInstall('--print-grub-cfg', esp).status, 0);
+    writeFileSync(join(esp, 'openlun/default'), 'b\n');
+    writeFileSync(join(esp, 'openlun/slot-b'), `1.1.0 2026-11-20 $(reboot)\n`);
+    const r = runInstall('--print-grub-cfg', esp);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /bad root UUID/);
+    writeFileSync(join(esp, 'openlun/slot-b'), `1.1.0 2026-11-20 ${uuidB}\n`);
+  });
+
+  test('rollback makes the previous slot the default and rewrites the menu', { skip: !isRoot && 'needs root' }, () => {
+    mkdirSync(join(esp, 'grub'), { recursive: true });
+    const r = runInstall('--rollback', '--esp', esp, '--yes');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(join(esp, 'openlun/default'), 'utf8').trim(), 'a');
+    assert.deepEqual(entries(readFileSync(join(esp, 'grub/grub.cfg'), 'utf8')).map((x) => x.id), ['openlun-a', 'openlun-b']);
+    // Nothing to roll back to when the other slot is empty.
+    rmSync(join(esp, 'openlun/slot-b'));
+    const again = runInstall('--rollback', '--esp', esp, '--yes');
+    assert.notEqual(again.status, 0);
+    assert.match(again.stderr, /no previous system in slot b/);
+    assert.equal(readFileSync(join(esp, 'openlun/default'), 'utf8').trim(), 'a');
+  });
+
+  test('refuses what is not a whole disk, and unknown arguments, before touching anything', { skip: !isRoot && 'needs root' }, () => {
+    for (const [args, msg] of [
+      [['--disk', '/dev/sda;reboot', '--yes'], /not a device path/],
+      [['--disk', '/dev/openlun-no-such-disk', '--yes'], /not a block device/],
+      [['--disk', '/dev/null', '--yes'], /not a block device/],
+      [['--disk', '/dev/vda', '--upgrade'], /./],
+      [['--bogus'], /unknown argument/],
+    ] as const) {
+      const r = runInstall(...args);
+      assert.notEqual(r.status, 0, args.join(' '));
+      assert.match(r.stderr, msg, args.join(' '));
+    }
+  });
+
+  test('without a terminal and without --yes it refuses to erase anything', { skip: !isRoot && 'needs root' }, () => {
+    const r = spawnSync('bash', [INSTALL], { encoding: 'utf8', input: '1\n', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', OPENLUN_INSTALL_VERSION: '9.9.9', OPENLUN_INSTALL_MEDIUM: join(scratch, 'no-medium') } });
+    assert.notEqual(r.status, 0);
+  });
+
+  test('the installer unit runs only when the kernel command line asks for it, and owns the consoles', () => {
+    const u = unit('openlun-install.service');
+    assert.equal(one(u, 'Unit', 'ConditionKernelCommandLine'), 'openlun.install');
+    assert.ok(words(u, 'Unit', 'Conflicts').includes('serial-getty@ttyS0.service'));
+    assert.match(one(u, 'Service', 'ExecStart') ?? '', /^\/usr\/libexec\/openlun\/openlun-install --from-cmdline$/);
+    assert.equal(one(unit('openlun-banner.service'), 'Unit', 'ConditionKernelCommandLine'), '!openlun.install');
+  });
+
+  test('the ISO menu offers install/upgrade on the screen and on the serial console', () => {
+    const cfg = grubConfig({ version: '9.9.9' });
+    assert.match(cfg, /menuentry "Install or upgrade openlun 9\.9\.9 \(menu on this screen\)"/);
+    assert.match(cfg, /linux \/live\/vmlinuz .* openlun\.install=menu openlun\.tty=ttyS0\n/);
+    // The live system stays the default entry: an unattended boot of the ISO never waits in an installer.
+    assert.match(cfg.split('menuentry')[1]!, /\(live\)/);
+  });
+});
+
+describe('openlun-netconfig (the console and API helper)', () => {
+  const NET = join(SYSTEMD, 'libexec/openlun-netconfig');
+  const dir = join(scratch, 'network');
+  const net = (...args: string[]) => spawnSync('bash', [NET, '--dir', dir, '--no-apply', ...args], { encoding: 'utf8' });
+
+  test('static address, gateway and DNS as a networkd file; show reads it back; dhcp removes it', () => {
+    assert.deepEqual(JSON.parse(net('show').stdout), { mode: 'dhcp' });
+    const r = net('static', '--interface', 'enp1s0', '--address', '192.0.2.10/24', '--gateway', '192.0.2.1', '--dns', '192.0.2.53');
+    assert.equal(r.status, 0, r.stderr);
+    const file = readFileSync(join(dir, '10-openlun-static.network'), 'utf8');
+    assert.match(file, /\[Match\]\nName=enp1s0\n\n\[Network\]\nAddress=192\.0\.2\.10\/24\nGateway=192\.0\.2\.1\nDNS=192\.0\.2\.53\nDHCP=no\n/);
+    assert.deepEqual(JSON.parse(net('show').stdout), { mode: 'static', interface: 'enp1s0', address: '192.0.2.10', prefixLength: 24, gateway: '192.0.2.1', dns: ['192.0.2.53'] });
+    // It sorts before the shipped DHCP file (networkd applies the first file that matches a link).
+    assert.ok('10-openlun-static.network' < '90-openlun-dhcp.network');
+    assert.equal(net('dhcp').status, 0);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  test('bad values are refused with the field named, and nothing is written', () => {
+    for (const [args, field] of [
+      [['--interface', 'e0', '--address', '192.0.2.10'], 'address'],
+      [['--interface', 'e0', '--address', '192.0.2.300/24'], 'address'],
+      [['--interface', 'e0', '--address', '192.0.2.010/24'], 'address'],
+      [['--interface', 'e0', '--address', '192.0.2.255/24'], 'address'],
+      [['--interface', 'e0', '--address', '192.0.2.10/33'], 'prefix'],
+      [['--interface', 'e0', '--address', '192.0.2.10/24', '--gateway', '198.51.100.1'], 'gateway'],
+      [['--interface', 'e0', '--address', '192.0.2.10/24', '--dns', 'dns.example'], 'dns'],
+      [['--interface', '$(reboot)', '--address', '192.0.2.10/24'], 'interface'],
+    ] as const) {
+      const r = net('static', ...args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^openlun-netconfig: ${field}:`), args.join(' '));
+    }
+    assert.deepEqual(readdirSync(dir), []);
+  });
+});

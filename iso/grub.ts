@@ -4,6 +4,9 @@
  *  both consoles get kernel and systemd output, the serial one last so it is /dev/console (what QEMU tests read). */
 export const LIVE_KERNEL_ARGS = ['boot=live', 'components', 'quiet', 'console=tty0', 'console=ttyS0,115200n8'] as const;
 
+/** What the install entries add: openlun-install.service runs the installer's menu (systemd/libexec/openlun-install). */
+export const INSTALL_MENU_ARGS = ['openlun.install=menu'] as const;
+
 export function grubConfig(opts: { version: string; timeoutSeconds?: number }): string {
   const args = LIVE_KERNEL_ARGS.join(' ');
   // An explicit timeout: without one the UEFI menu waits forever (seen with live-build's menus here).
@@ -15,6 +18,14 @@ set timeout=${opts.timeoutSeconds ?? 5}
 
 menuentry "openlun ${opts.version} (live)" {
   linux /live/vmlinuz ${args}
+  initrd /live/initrd.img
+}
+menuentry "Install or upgrade openlun ${opts.version} (menu on this screen)" {
+  linux /live/vmlinuz ${args} ${INSTALL_MENU_ARGS.join(' ')}
+  initrd /live/initrd.img
+}
+menuentry "Install or upgrade openlun ${opts.version} (menu on the serial console)" {
+  linux /live/vmlinuz ${args} ${INSTALL_MENU_ARGS.join(' ')} openlun.tty=ttyS0
   initrd /live/initrd.img
 }
 menuentry "openlun ${opts.version} (live, verbose boot)" {

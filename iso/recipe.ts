@@ -33,6 +33,15 @@ export const ISO_PACKAGES = [
   'smartmontools',
   'open-iscsi',
   'libiscsi-bin',
+  // the installer (openlun-install): GPT partitioning, ESP, unpacking the live root, GRUB for BIOS and UEFI
+  'fdisk',
+  'dosfstools',
+  'squashfs-tools',
+  'grub2-common',
+  'grub-pc-bin',
+  'grub-efi-amd64-bin',
+  // static addressing: networkd's DNS= servers reach /etc/resolv.conf through resolved
+  'systemd-resolved',
 ] as const satisfies readonly string[];
 
 /** Bumped by hand when iso/build.ts changes how the base is made (not only what goes into it). */
