@@ -5,14 +5,13 @@
 // mutual credentials reaches targetd and iscsi-ls discovers with them (and rejects a target that answers wrongly).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TargetClient } from '../api/src/target-client.ts';
 import { makeTempDir, MiB, type TempDir } from './helpers/files.ts';
 import { freePort } from './helpers/ports.ts';
 import { describeRun, run, trackChild } from './helpers/run.ts';
+import { endTargetd, startServeProcess, stopServeProcess, targetdPid, type ServeProcess } from './helpers/serve-process.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const TARGET_IQN = 'iqn.2026-11.org.openlun:cidr';
@@ -25,30 +24,9 @@ let dir: TempDir;
 let dataDir: string;
 let apiPort: number;
 let iscsiPort: number;
-let serve: ChildProcess | undefined;
+let serve: ServeProcess | undefined;
 let cookie = '';
 let csrf = '';
-
-function startServe(): Promise<ChildProcess> {
-  const child = spawn(join(ROOT, 'bin/openlun'), ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${apiPort}`, '--no-tls', '--log-level', 'info'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  trackChild(child);
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 90_000);
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('API listening on')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}:\n${out}\n${err}`)));
-  });
-}
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; headers: Headers }> {
   const res = await fetch(`http://127.0.0.1:${apiPort}${path}`, {
@@ -94,7 +72,7 @@ describe('network ACLs, ending sessions and discovery mutual CHAP through openlu
     dataDir = dir.file('data');
     apiPort = await freePort();
     iscsiPort = await freePort();
-    serve = await startServe();
+    serve = await startServeProcess([join(ROOT, 'bin/openlun')], { dataDir, listen: `127.0.0.1:${apiPort}`, extraArgs: ['--no-tls'], logLevel: 'info', startTimeoutMs: 90_000 });
     const setup = await api('POST', '/api/setup', { password: ADMIN_PASSWORD });
     assert.equal(setup.status, 201, JSON.stringify(setup.json));
     csrf = setup.json.csrfToken;
@@ -108,11 +86,9 @@ describe('network ACLs, ending sessions and discovery mutual CHAP through openlu
   });
 
   after(async () => {
-    serve?.kill('SIGKILL');
+    await stopServeProcess(serve, 'SIGKILL');
     // serve leaves targetd running by design (the data path outlives the API); this test started it, so it ends it
-    const pid = (await new TargetClient(join(dataDir, 'target.sock'), 2000).ping())?.pid;
-    if (pid) process.kill(pid, 'SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await endTargetd(await targetdPid(dataDir));
     await dir?.remove();
   });
 

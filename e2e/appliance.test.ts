@@ -4,10 +4,7 @@
 // session (REPORTED LUNS DATA HAS CHANGED); the API is SIGKILLed while qemu writes and the I/O goes on; after a
 // restart of everything the same targets, LUN identities (VPD 0x83) and data come back.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import https from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TargetClient } from '../api/src/target-client.ts';
@@ -15,7 +12,8 @@ import { RawInitiator } from '../target/test/support/raw-initiator.ts';
 import { MiB, createRandomFile, makeTempDir, sha256File } from './helpers/files.ts';
 import type { TempDir } from './helpers/files.ts';
 import { freePort } from './helpers/ports.ts';
-import { describeRun, run, runOk, trackChild } from './helpers/run.ts';
+import { describeRun, run, runOk } from './helpers/run.ts';
+import { ServeApi, endTargetd, startServeProcess, stopServeProcess, targetdPid, type ServeProcess } from './helpers/serve-process.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const TARGET_IQN = 'iqn.2026-11.org.openlun:appliance';
@@ -28,86 +26,26 @@ const IMAGE_BYTES = 4 * MiB;
 // SAM-5 §4.7.3 peripheral device addressing of LUN 1
 const LUN1 = 0x0001_0000_0000_0000n;
 
-interface Serve {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-}
-
 let dir: TempDir;
 let dataDir: string;
 let apiPort: number;
 let iscsiPort: number;
-let serve: Serve | undefined;
-let cookie = '';
-let csrf = '';
+let serve: ServeProcess | undefined;
+let server: ServeApi;
 let source: string;
 let secretFile: string;
 
-function startServe(): Promise<Serve> {
-  const child = spawn(join(ROOT, 'bin/openlun'), ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${apiPort}`, '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  trackChild(child);
-  let err = '';
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 60_000);
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('API listening on')) {
-        clearTimeout(timer);
-        resolve({ child, exited });
-      }
-    });
-    void exited.then((code) => reject(new Error(`serve exited with ${code}:\n${out}\n${err}`)));
-  });
+function startServe(): Promise<ServeProcess> {
+  return startServeProcess([join(ROOT, 'bin/openlun')], { dataDir, listen: `127.0.0.1:${apiPort}` });
 }
 
 async function stopServe(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (!serve) return;
-  serve.child.kill(signal);
-  await serve.exited;
+  await stopServeProcess(serve, signal);
   serve = undefined;
 }
 
-/** The API over HTTPS, trusting exactly the certificate serve created in the data directory. */
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; headers: Record<string, unknown> }> {
-  const ca = await readFile(join(dataDir, 'tls', 'cert.pem'));
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port: apiPort,
-        method,
-        path,
-        ca,
-        servername: 'localhost',
-        headers: {
-          ...(payload ? { 'content-type': 'application/json' } : {}),
-          ...(cookie ? { cookie, 'x-csrf-token': csrf } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, json: text ? JSON.parse(text) : undefined, headers: res.headers }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-async function ok(method: string, path: string, body?: unknown): Promise<any> {
-  const r = await api(method, path, body);
-  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
-  assert.equal(r.headers['x-openlun-target'], undefined, `${method} ${path}: the target applied the change`);
-  return r.json;
-}
+const api = (method: string, path: string, body?: unknown) => server.request(method, path, body);
+const ok = (method: string, path: string, body?: unknown) => server.applied(method, path, body);
 
 function inquiry(lun: number, extra: string[] = [], initiator = INITIATOR) {
   const env = { ...process.env, LIBISCSI_CHAP_PASSWORD: CHAP.secret };
@@ -128,6 +66,7 @@ describe('openlun serve: the appliance end to end', { timeout: 5 * 60_000 }, () 
     dataDir = dir.file('data');
     apiPort = await freePort();
     iscsiPort = await freePort();
+    server = new ServeApi('127.0.0.1', apiPort, dataDir);
     source = await createRandomFile(dir.file('source.raw'), IMAGE_BYTES);
     secretFile = dir.file('chap.secret');
     await writeFile(secretFile, CHAP.secret, { mode: 0o600 });
@@ -137,9 +76,7 @@ describe('openlun serve: the appliance end to end', { timeout: 5 * 60_000 }, () 
 
   after(async () => {
     await stopServe('SIGKILL');
-    const pid = (await (await targetd()).ping())?.pid;
-    if (pid) process.kill(pid, 'SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await endTargetd(await targetdPid(dataDir));
     await dir?.remove();
   });
 
@@ -149,8 +86,7 @@ describe('openlun serve: the appliance end to end', { timeout: 5 * 60_000 }, () 
   test('first-run setup, a LUN, a target with portal, ACL and CHAP; libiscsi and qemu log in with them', async () => {
     const setup = await api('POST', '/api/setup', { password: ADMIN_PASSWORD });
     assert.equal(setup.status, 201, JSON.stringify(setup.json));
-    cookie = ([] as string[]).concat((setup.headers['set-cookie'] as string[]) ?? []).map((c) => c.split(';')[0]).join('; ');
-    csrf = setup.json.csrfToken;
+    server.adoptSession(setup);
 
     const lun = await ok('POST', '/api/luns', { name: 'disk0', backing: 'file', sizeBytes: LUN_BYTES, blockSize: 512 });
     const target = await ok('POST', '/api/targets', { iqn: TARGET_IQN });
@@ -241,8 +177,7 @@ describe('openlun serve: the appliance end to end', { timeout: 5 * 60_000 }, () 
     serve = await startServe();
     const login = await api('POST', '/api/login', { username: 'admin', password: ADMIN_PASSWORD });
     assert.equal(login.status, 200, JSON.stringify(login.json));
-    cookie = ([] as string[]).concat((login.headers['set-cookie'] as string[]) ?? []).map((c) => c.split(';')[0]).join('; ');
-    csrf = login.json.csrfToken;
+    server.adoptSession(login);
     assert.notEqual((await client.ping())!.pid, pid, 'a new targetd');
     assert.deepEqual((await ok('GET', '/api/targets')).map((t: { iqn: string }) => t.iqn), [TARGET_IQN]);
     const vpd = await runOk(['iscsi-inq', '-i', INITIATOR, '-e', '1', '-c', '131', `iscsi://${CHAP.user}@127.0.0.1:${iscsiPort}/${TARGET_IQN}/0`], {

@@ -6,23 +6,18 @@
 // log in with those credentials and write and read data. --json output is parsed; bad input, unknown commands
 // and a certificate that does not match the pin are refused with a clear message and the documented exit code.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import https from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TargetClient } from '../api/src/target-client.ts';
 import { RawInitiator } from '../target/test/support/raw-initiator.ts';
 import { MiB, createRandomFile, makeTempDir, sha256File } from './helpers/files.ts';
 import type { TempDir } from './helpers/files.ts';
 import { freePort } from './helpers/ports.ts';
-import { describeRun, run, runOk, trackChild } from './helpers/run.ts';
+import { CLI_BUNDLE, assertCliFailed, buildBundle, runCli, serveFingerprint } from './helpers/cli-process.ts';
+import { describeRun, run, runOk } from './helpers/run.ts';
 import type { RunResult } from './helpers/run.ts';
+import { ServeApi, endTargetd, startServeProcess, stopServeProcess, targetdPid, type ServeProcess } from './helpers/serve-process.ts';
 
-const ROOT = join(import.meta.dirname, '..');
-const BUNDLE = join(ROOT, 'dist/openlun.mjs');
 const TARGET_IQN = 'iqn.2026-11.org.openlun:cli-api';
 const INITIATOR = 'iqn.2026-11.org.openlun:cli-host';
 const STRANGER = 'iqn.2026-11.org.openlun:cli-stranger';
@@ -37,49 +32,22 @@ let apiPort: number;
 let iscsiPort: number;
 let url: string;
 let fingerprint: string;
-let serve: ChildProcess | undefined;
-let serveExited: Promise<unknown> | undefined;
+let serve: ServeProcess | undefined;
 
-/**
- * The CLI as a script runs it: its own config directory, no inherited OPENLUN_* variables, and no terminal even
- * when the tests run from one (setsid: a new session has no controlling terminal, so /dev/tty cannot be opened and
- * nothing waits for an answer on the developer's screen).
- */
-function cli(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome, ...opts.env };
-  for (const k of ['OPENLUN_URL', 'OPENLUN_TOKEN', 'OPENLUN_FINGERPRINT', 'OPENLUN_CA']) if (!opts.env?.[k]) delete env[k];
-  return run(['setsid', '--wait', 'node', BUNDLE, ...args], { env, timeoutMs: 30_000, ...(opts.input !== undefined ? { input: opts.input } : {}) });
+type CliOpts = { input?: string; env?: Record<string, string> };
+
+/** The CLI as a script runs it: its own config directory, no inherited OPENLUN_* variables, and no terminal. */
+function cli(args: string[], opts: CliOpts = {}): Promise<RunResult> {
+  return runCli(args, { configHome, ...opts });
 }
 
 /** The API directly, with the CLI's stored token: for what the CLI does not do (users, tokens for others). */
 async function apiAsCli(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const { token } = JSON.parse(await readFile(join(configHome, 'openlun', 'cli.json'), 'utf8')) as { token: string };
-  const ca = await readFile(join(dataDir, 'tls', 'cert.pem'));
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port: apiPort,
-        method,
-        path,
-        ca,
-        servername: 'localhost',
-        headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json' } : {}) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, json: text ? JSON.parse(text) : undefined }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return new ServeApi('127.0.0.1', apiPort, dataDir, token).request(method, path, body);
 }
 
-async function cliOk(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+async function cliOk(args: string[], opts: CliOpts = {}): Promise<RunResult> {
   const r = await cli(args, opts);
   assert.equal(r.code, 0, describeRun(r));
   assert.doesNotMatch(r.stderr, /warning/, describeRun(r));
@@ -92,50 +60,8 @@ async function cliJson<T = any>(args: string[], opts: { input?: string } = {}): 
 }
 
 /** Exit code and the message it must carry. */
-async function cliFails(args: string[], code: number, message: RegExp, opts: { input?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
-  const r = await cli(args, opts);
-  assert.equal(r.code, code, describeRun(r));
-  assert.match(r.stderr, message, describeRun(r));
-  return r;
-}
-
-function startServe(): Promise<void> {
-  const child = spawn('node', [BUNDLE, 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${apiPort}`, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  trackChild(child);
-  serve = child;
-  serveExited = new Promise((r) => child.once('exit', r));
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 60_000);
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('API listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void serveExited!.then(() => reject(new Error(`serve exited:\n${out}\n${err}`)));
-  });
-}
-
-/** First-run setup straight through the API (the one step the CLI does not do), trusting serve's own certificate. */
-async function setup(): Promise<void> {
-  const ca = await readFile(join(dataDir, 'tls', 'cert.pem'));
-  const body = JSON.stringify({ password: ADMIN_PASSWORD });
-  const status = await new Promise<number>((resolve, reject) => {
-    const req = https.request(
-      { host: '127.0.0.1', port: apiPort, method: 'POST', path: '/api/setup', ca, servername: 'localhost', headers: { 'content-type': 'application/json' } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode!));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-  assert.equal(status, 201);
+async function cliFails(args: string[], code: number, message: RegExp, opts: CliOpts = {}): Promise<RunResult> {
+  return assertCliFailed(await cli(args, opts), code, message);
 }
 
 function inquiry(initiator = INITIATOR): Promise<RunResult> {
@@ -151,18 +77,15 @@ describe('openlun CLI over the management API', { timeout: 3 * 60_000 }, () => {
     apiPort = await freePort();
     iscsiPort = await freePort();
     url = `https://127.0.0.1:${apiPort}`;
-    await runOk(['node', join(ROOT, 'scripts/build.mjs')], { timeoutMs: 120_000 });
-    await startServe();
-    await setup();
-    fingerprint = new X509Certificate(await readFile(join(dataDir, 'tls', 'cert.pem'))).fingerprint256;
+    await buildBundle();
+    serve = await startServeProcess(['node', CLI_BUNDLE], { dataDir, listen: `127.0.0.1:${apiPort}` });
+    await new ServeApi('127.0.0.1', apiPort, dataDir).setup(ADMIN_PASSWORD);
+    fingerprint = await serveFingerprint(dataDir);
   });
 
   after(async () => {
-    serve?.kill('SIGKILL');
-    await serveExited;
-    const pid = (await new TargetClient(join(dataDir, 'target.sock'), 2000).ping().catch(() => undefined))?.pid;
-    if (pid) process.kill(pid, 'SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await stopServeProcess(serve, 'SIGKILL');
+    await endTargetd(await targetdPid(dataDir));
     await dir?.remove();
   });
 
@@ -396,7 +319,7 @@ describe('openlun CLI over the management API', { timeout: 3 * 60_000 }, () => {
     const pty = await import('node-pty');
     const env: Record<string, string> = { ...(process.env as Record<string, string>), XDG_CONFIG_HOME: configHome };
     for (const k of ['OPENLUN_URL', 'OPENLUN_TOKEN', 'OPENLUN_FINGERPRINT', 'OPENLUN_CA']) delete env[k];
-    const term = pty.spawn('node', [BUNDLE, 'login', '--url', url], { cols: 200, rows: 40, env });
+    const term = pty.spawn('node', [CLI_BUNDLE, 'login', '--url', url], { cols: 200, rows: 40, env });
     let screen = '';
     const exited = new Promise<number>((r) => term.onExit((e) => r(e.exitCode)));
     const waitFor = async (re: RegExp): Promise<void> => {

@@ -4,22 +4,15 @@
 // read-only user logs in, makes a token for their own monitoring, which reads but cannot change anything, and
 // cannot make one for someone else. Bad input exits 1 or 2 with a message and changes nothing.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import https from 'node:https';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TargetClient } from '../api/src/target-client.ts';
 import { MiB, createRandomFile, makeTempDir, sha256File } from './helpers/files.ts';
 import type { TempDir } from './helpers/files.ts';
 import { freePort } from './helpers/ports.ts';
-import { describeRun, run, runOk, trackChild } from './helpers/run.ts';
+import { CLI_BUNDLE, assertCliFailed, buildBundle, runCli, serveFingerprint } from './helpers/cli-process.ts';
+import { describeRun } from './helpers/run.ts';
 import type { RunResult } from './helpers/run.ts';
+import { ServeApi, endTargetd, startServeProcess, stopServeProcess, targetdPid, type ServeProcess } from './helpers/serve-process.ts';
 
-const ROOT = join(import.meta.dirname, '..');
-const BUNDLE = join(ROOT, 'dist/openlun.mjs');
 const ADMIN_PASSWORD = 'cli-storage-admin-1';
 const VIEWER_PASSWORD = 'cli-storage-viewer-1';
 
@@ -28,8 +21,7 @@ let dataDir: string;
 let apiPort: number;
 let url: string;
 let fingerprint: string;
-let serve: ChildProcess | undefined;
-let serveExited: Promise<unknown> | undefined;
+let serve: ServeProcess | undefined;
 
 interface CliOpts {
   input?: string;
@@ -40,10 +32,8 @@ interface CliOpts {
 
 /** The built CLI as a script runs it: no terminal (setsid), its own config directory, no inherited OPENLUN_*. */
 function cli(args: string[], o: CliOpts = {}): Promise<RunResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: dir.file(`config-${o.as ?? 'admin'}`) };
-  for (const k of ['OPENLUN_URL', 'OPENLUN_TOKEN', 'OPENLUN_FINGERPRINT', 'OPENLUN_CA']) delete env[k];
-  if (o.token) Object.assign(env, { OPENLUN_TOKEN: o.token, OPENLUN_URL: url, OPENLUN_FINGERPRINT: fingerprint });
-  return run(['setsid', '--wait', 'node', BUNDLE, ...args], { env, timeoutMs: 30_000, ...(o.input !== undefined ? { input: o.input } : {}) });
+  const env = o.token ? { OPENLUN_TOKEN: o.token, OPENLUN_URL: url, OPENLUN_FINGERPRINT: fingerprint } : undefined;
+  return runCli(args, { configHome: dir.file(`config-${o.as ?? 'admin'}`), ...(o.input !== undefined ? { input: o.input } : {}), ...(env ? { env } : {}) });
 }
 async function ok(args: string[], o: CliOpts = {}): Promise<RunResult> {
   const r = await cli(args, o);
@@ -54,48 +44,7 @@ async function json<T = any>(args: string[], o: CliOpts = {}): Promise<T> {
   return JSON.parse((await ok([...args, '--json'], o)).stdout) as T;
 }
 async function fails(args: string[], code: number, re: RegExp, o: CliOpts = {}): Promise<RunResult> {
-  const r = await cli(args, o);
-  assert.equal(r.code, code, describeRun(r));
-  assert.match(r.stderr, re, describeRun(r));
-  return r;
-}
-
-function startServe(): Promise<void> {
-  const child = spawn('node', [BUNDLE, 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${apiPort}`, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  trackChild(child);
-  serve = child;
-  serveExited = new Promise((r) => child.once('exit', r));
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 60_000);
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('API listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void serveExited!.then(() => reject(new Error(`serve exited:\n${out}\n${err}`)));
-  });
-}
-
-/** First-run setup (the one step the CLI does not do), trusting serve's own certificate. */
-async function setup(): Promise<void> {
-  const ca = await readFile(join(dataDir, 'tls', 'cert.pem'));
-  const status = await new Promise<number>((resolve, reject) => {
-    const req = https.request(
-      { host: '127.0.0.1', port: apiPort, method: 'POST', path: '/api/setup', ca, servername: 'localhost', headers: { 'content-type': 'application/json' } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode!));
-      },
-    );
-    req.on('error', reject);
-    req.end(JSON.stringify({ password: ADMIN_PASSWORD }));
-  });
-  assert.equal(status, 201);
+  return assertCliFailed(await cli(args, o), code, re);
 }
 
 describe('openlun snapshot/schedule/user/token against openlun serve', { timeout: 3 * 60_000 }, () => {
@@ -104,19 +53,16 @@ describe('openlun snapshot/schedule/user/token against openlun serve', { timeout
     dataDir = dir.file('data');
     apiPort = await freePort();
     url = `https://127.0.0.1:${apiPort}`;
-    await runOk(['node', join(ROOT, 'scripts/build.mjs')], { timeoutMs: 120_000 });
-    await startServe();
-    await setup();
-    fingerprint = new X509Certificate(await readFile(join(dataDir, 'tls', 'cert.pem'))).fingerprint256;
+    await buildBundle();
+    serve = await startServeProcess(['node', CLI_BUNDLE], { dataDir, listen: `127.0.0.1:${apiPort}` });
+    await new ServeApi('127.0.0.1', apiPort, dataDir).setup(ADMIN_PASSWORD);
+    fingerprint = await serveFingerprint(dataDir);
     await ok(['login', '--url', url, '--password-stdin', '--fingerprint', fingerprint], { input: `${ADMIN_PASSWORD}\n` });
   });
 
   after(async () => {
-    serve?.kill('SIGKILL');
-    await serveExited;
-    const pid = (await new TargetClient(join(dataDir, 'target.sock'), 2000).ping().catch(() => undefined))?.pid;
-    if (pid) process.kill(pid, 'SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await stopServeProcess(serve, 'SIGKILL');
+    await endTargetd(await targetdPid(dataDir));
     await dir?.remove();
   });
 
@@ -159,7 +105,7 @@ describe('openlun snapshot/schedule/user/token against openlun serve', { timeout
     const env: Record<string, string> = { ...(process.env as Record<string, string>), XDG_CONFIG_HOME: dir.file('config-admin') };
     for (const k of ['OPENLUN_URL', 'OPENLUN_TOKEN', 'OPENLUN_FINGERPRINT', 'OPENLUN_CA']) delete env[k];
     const rollback = async (answer: string): Promise<{ code: number; screen: string }> => {
-      const term = pty.spawn('node', [BUNDLE, 'snapshot', 'rollback', 'tty1', 's1'], { cols: 200, rows: 40, env });
+      const term = pty.spawn('node', [CLI_BUNDLE, 'snapshot', 'rollback', 'tty1', 's1'], { cols: 200, rows: 40, env });
       let screen = '';
       term.onData((d) => (screen += d));
       const exited = new Promise<number>((r) => term.onExit((e) => r(e.exitCode)));

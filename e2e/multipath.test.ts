@@ -11,6 +11,7 @@ import { commandIn, decodeRtpg, decodeVpd83 } from '../target/test/support/scsi-
 import { createSparseFile, makeTempDir, MiB, type TempDir } from './helpers/files.ts';
 import { familyProblems, parseIscsiTestCu, countCases, formatCounts } from './helpers/iscsi-test-cu.ts';
 import { describeRun, run } from './helpers/run.ts';
+import { startTargetProcess, type TargetProcess } from './helpers/target-process.ts';
 import { OPENLUN_BIN, selectedTargetKind } from './helpers/targets.ts';
 
 const skip = selectedTargetKind() === 'tgt' ? 'OPENLUN_TEST_TARGET=tgt: openlun portal groups are under test' : false;
@@ -66,35 +67,18 @@ function parseInqDesignators(out: Buffer): InqDesignator[] {
 
 describe('multipath: one LUN through two portal groups', { skip, timeout: 5 * 60_000 }, () => {
   let dir: TempDir;
-  let proc: ReturnType<typeof spawn>;
-  let out = '';
+  let target: TargetProcess | undefined;
 
   before(async () => {
     dir = await makeTempDir('openlun-multipath-');
     // a fresh sparse LUN every run: MultipathIO.CompareAndWrite compares LBA 256 against zeros it never wrote
     const lun = await createSparseFile(dir.file('lun.img'), 64 * MiB);
     const portals = PATHS.flatMap((p) => ['--portal', `${HOST}:${p.port},${p.tpgt}`]);
-    proc = spawn(OPENLUN_BIN, ['target', ...portals, '--iqn', IQN, '--lun', lun, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    proc.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`target did not start:\n${out}`)), 30_000);
-      proc.stdout!.on('data', (b: Buffer) => {
-        out += b.toString();
-        if ([...out.matchAll(/listening on /g)].length === PATHS.length) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      proc.once('exit', (code) => reject(new Error(`target exited with ${code}:\n${out}`)));
-    });
+    target = await startTargetProcess([OPENLUN_BIN, 'target', ...portals, '--iqn', IQN, '--lun', lun, '--log-level', 'warn'], { listeners: PATHS.length, startTimeoutMs: 30_000 });
   });
 
   after(async () => {
-    if (proc && proc.exitCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    }
+    await target?.stop();
     await dir?.remove();
   });
 

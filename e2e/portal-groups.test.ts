@@ -7,19 +7,15 @@
 // SPC-4 §5.16.2.5), RTPG reports standby, and libiscsi is refused NOT READY 04h/0Bh through that path while the
 // group-1 path keeps serving READ CAPACITY.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import https from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TargetClient } from '../api/src/target-client.ts';
 import { RawInitiator } from '../target/test/support/raw-initiator.ts';
 import { commandIn, decodeRtpg, decodeVpd83 } from '../target/test/support/scsi-decode.ts';
 import { MiB, makeTempDir } from './helpers/files.ts';
 import type { TempDir } from './helpers/files.ts';
 import { freePort } from './helpers/ports.ts';
-import { describeRun, run, trackChild } from './helpers/run.ts';
+import { describeRun, run } from './helpers/run.ts';
+import { ServeApi, endTargetd, startServeProcess, stopServeProcess, targetdPid, type ServeProcess } from './helpers/serve-process.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const TARGET_IQN = 'iqn.2026-11.org.openlun:portal-groups';
@@ -35,66 +31,11 @@ const STANDBY = 0x2;
 let dir: TempDir;
 let dataDir: string;
 let apiPort: number;
-let serve: { child: ChildProcess; exited: Promise<number | null> } | undefined;
-let cookie = '';
-let csrf = '';
+let serve: ServeProcess | undefined;
+let server: ServeApi;
 
-function startServe(): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
-  const child = spawn(join(ROOT, 'bin/openlun'), ['serve', '--data-dir', dataDir, '--listen', `${HOST}:${apiPort}`, '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  trackChild(child);
-  let err = '';
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 90_000);
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('API listening on')) {
-        clearTimeout(timer);
-        resolve({ child, exited });
-      }
-    });
-    void exited.then((code) => reject(new Error(`serve exited with ${code}:\n${out}\n${err}`)));
-  });
-}
-
-/** The API over HTTPS, trusting exactly the certificate serve created. */
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; headers: Record<string, unknown> }> {
-  const ca = await readFile(join(dataDir, 'tls', 'cert.pem'));
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: HOST,
-        port: apiPort,
-        method,
-        path,
-        ca,
-        servername: 'localhost',
-        headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...(cookie ? { cookie, 'x-csrf-token': csrf } : {}) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, json: text ? JSON.parse(text) : undefined, headers: res.headers }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-/** A change that must succeed and reach the target (serve sets x-openlun-target when the apply failed). */
-async function ok(method: string, path: string, body?: unknown): Promise<any> {
-  const r = await api(method, path, body);
-  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
-  assert.equal(r.headers['x-openlun-target'], undefined, `${method} ${path}: the target applied the change`);
-  return r.json;
-}
+const api = (method: string, path: string, body?: unknown) => server.request(method, path, body);
+const ok = (method: string, path: string, body?: unknown) => server.applied(method, path, body);
 
 const url = (port: number, host = HOST) => `iscsi://${host.includes(':') ? `[${host}]` : host}:${port}/${TARGET_IQN}/0`;
 
@@ -128,24 +69,16 @@ describe('portal groups and ALUA states through the API', { timeout: 5 * 60_000 
     dataDir = dir.file('data');
     apiPort = await freePort();
     ports.push(await freePort(), await freePort(), await freePort(HOST6));
-    serve = await startServe();
+    server = new ServeApi(HOST, apiPort, dataDir);
+    serve = await startServeProcess([join(ROOT, 'bin/openlun')], { dataDir, listen: `${HOST}:${apiPort}`, startTimeoutMs: 90_000 });
   });
 
   after(async () => {
     ini?.close();
     if (serve) {
-      const pid = (await new TargetClient(join(dataDir, 'target.sock'), 5000).ping().catch(() => undefined))?.pid;
-      serve.child.kill('SIGTERM');
-      await serve.exited;
-      // targetd outlives the API by design (iSCSI keeps serving); this test ends it by its pid
-      if (pid) {
-        try {
-          process.kill(pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-      }
-      await new Promise((r) => setTimeout(r, 300));
+      const pid = await targetdPid(dataDir);
+      await stopServeProcess(serve, 'SIGTERM');
+      await endTargetd(pid);
     }
     await dir?.remove();
   });
@@ -153,8 +86,7 @@ describe('portal groups and ALUA states through the API', { timeout: 5 * 60_000 
   test('a target with two portal groups on three portals (IPv4 and IPv6): SendTargets reports addr:port,TPGT for each', async () => {
     const setup = await api('POST', '/api/setup', { password: ADMIN_PASSWORD });
     assert.equal(setup.status, 201, JSON.stringify(setup.json));
-    cookie = ([] as string[]).concat((setup.headers['set-cookie'] as string[]) ?? []).map((c) => c.split(';')[0]).join('; ');
-    csrf = setup.json.csrfToken;
+    server.adoptSession(setup);
 
     const lun = await ok('POST', '/api/luns', { name: 'pg-disk', backing: 'file', sizeBytes: LUN_BYTES, blockSize: 512, preset: 'linux' });
     assert.equal(lun.preset, 'linux');

@@ -11,29 +11,23 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startServe, type ServeHandle } from '../api/src/serve.ts';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { ServeHandle } from '../api/src/serve.ts';
 import { findExecutable } from '../api/src/selftest/runner.ts';
-import { startControlServer } from '../target/src/daemon/control.ts';
-import { TargetRuntime } from '../target/src/daemon/runtime.ts';
-import { writeStateFile } from '../target/src/daemon/state-file.ts';
-import { capturingLogger } from '../target/test/support/target-fixture.ts';
-import { buildUi } from '../ui/test/ui-server.ts';
+import { startInProcessServe, type InProcessServe } from '../api/test/support/serve-in-process.ts';
+import { CHROMIUM, launchChromium, openDesktopPage, prepareUiWorkDir, removeUiWorkDir, screenshot, setUpOverApi } from './helpers/ui-appliance.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'admin-ui-password-1';
 const VIEWER_PASSWORD = 'viewer-password-1';
 const skip = !existsSync(CHROMIUM) ? `${CHROMIUM} missing (apt-get install chromium)` : !findExecutable('iscsi-test-cu') ? 'iscsi-test-cu missing (apt-get install libiscsi-bin)' : false;
 
 let work: string;
 let shots: string;
+let live: InProcessServe | undefined;
 let serve: ServeHandle;
-let control: { close(): Promise<void> };
-let rt: TargetRuntime;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
@@ -46,46 +40,27 @@ function watch(p: Page, allow: RegExp): void {
   });
 }
 
-async function shot(p: Page, name: string): Promise<void> {
-  // a full-page shot of a scrolled page draws the sticky header mid-page
-  await p.evaluate('window.scrollTo(0, 0)');
-  await p.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
+const shot = (p: Page, name: string): Promise<void> => screenshot(p, shots, name);
 
 before(async () => {
   if (skip) return;
-  work = mkdtempSync(join(tmpdir(), 'openlun-ui-admin-'));
-  shots = process.env['OPENLUN_UI_SHOTS'] ?? join(work, 'screenshots');
-  mkdirSync(shots, { recursive: true });
-  buildUi(join(work, 'dist'));
-  process.env['OPENLUN_UI_DIR'] = join(work, 'dist');
-  const log = capturingLogger();
-  rt = new TargetRuntime({ log, persist: (s) => writeStateFile(join(work, 'state.json'), s), nopIntervalMs: 0 });
-  control = await startControlServer(join(work, 'target.sock'), rt, log);
-  serve = await startServe({
-    dataDir: join(work, 'data'), host: '127.0.0.1', port: 0, spawnTarget: false, controlPath: join(work, 'target.sock'),
-    stateFile: join(work, 'state.json'), tls: false, logLevel: 'error', selfArgv: [],
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-  page = await context.newPage();
-  page.setDefaultTimeout(10_000);
+  let dist: string;
+  ({ work, shots, dist } = prepareUiWorkDir('openlun-ui-admin-'));
+  process.env['OPENLUN_UI_DIR'] = dist;
+  live = await startInProcessServe(work);
+  serve = live.serve;
+  browser = await launchChromium();
+  ({ context, page } = await openDesktopPage(browser));
   watch(page, /401|Unauthorized|409|Conflict|400|Bad Request/);
   // first-run setup through the API with the browser's own cookie jar (the setup page has its own test)
-  const setup = await context.request.post(`${serve.url}/api/setup`, { data: { password: PASSWORD } });
-  assert.equal(setup.status(), 201);
+  await setUpOverApi(context, serve.url, PASSWORD);
 });
 
 after(async () => {
   await browser?.close();
-  await serve?.close();
-  await control?.close();
-  await rt?.close(100);
+  await live?.close();
   delete process.env['OPENLUN_UI_DIR'];
-  if (work && !process.env['OPENLUN_UI_SHOTS'] && !process.env['OPENLUN_UI_KEEP']) rmSync(work, { recursive: true, force: true });
+  removeUiWorkDir(work);
 });
 
 test('web UI: shell, tokens, audit, self-test, users, settings, read-only', { skip, timeout: 120_000 }, async (t) => {
@@ -159,7 +134,7 @@ test('web UI: shell, tokens, audit, self-test, users, settings, read-only', { sk
     assert.ok(passed >= 60, `passed ${passed}`);
     assert.equal(failed, 0);
     await page.getByText(/Cleanup: .*LUN openlun-selftest.* removed/).waitFor();
-    assert.equal(rt.state?.targets.length, 0, 'the scratch target is gone from targetd');
+    assert.equal(live!.rt.state?.targets.length, 0, 'the scratch target is gone from targetd');
   });
 
   await t.test('users: create a read-only user; you cannot delete yourself', async () => {

@@ -7,14 +7,12 @@
  * Screenshots go to $OPENLUN_UI_SHOTS or a fresh temp dir (printed as a diagnostic).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { buildUi, startUiServer, type UiServer } from '../ui/test/ui-server.ts';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { UiServer } from '../ui/test/ui-server.ts';
+import { CHROMIUM, csrfOf, failOnPageErrors, launchChromium, openDesktopPage, screenshot, startUiApp, stopUiApp } from './helpers/ui-appliance.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'correct-horse-battery';
 const BASE_IQN = 'iqn.2026-11.com.example';
 const TARGET_IQN = `${BASE_IQN}:esxi-cluster`;
@@ -29,39 +27,19 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
+const shot = (name: string): Promise<void> => screenshot(page, shots, name);
 
 before(async () => {
   if (skip) return;
-  work = mkdtempSync(join(tmpdir(), 'openlun-ui-'));
-  shots = process.env['OPENLUN_UI_SHOTS'] ?? join(work, 'screenshots');
-  mkdirSync(shots, { recursive: true });
-  buildUi(join(work, 'dist'));
-  server = await startUiServer({ distDir: join(work, 'dist'), dataDir: join(work, 'data') });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-  page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  // a CSP violation or a script error fails the run: the page must work under its own strict policy
-  page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    // this harness runs the API without a target daemon, so the live routes `openlun serve` adds (sessions, the
-    // event stream) are absent here; e2e/ui-dashboard.test.ts runs the pages that use them against the real thing
-    if (/\/api\/(events|sessions)$/.test(m.location().url)) return;
-    if (m.type() === 'error' && !/401|Unauthorized|409|Conflict|400|Bad Request/.test(m.text())) assert.fail(`console error: ${m.text()} (${m.location().url})`);
-  });
+  ({ work, shots, server } = await startUiApp('openlun-ui-'));
+  browser = await launchChromium();
+  ({ context, page } = await openDesktopPage(browser));
+  // this harness runs the API without a target daemon, so the live routes `openlun serve` adds (sessions, the
+  // event stream) are absent here; e2e/ui-dashboard.test.ts runs the pages that use them against the real thing
+  failOnPageErrors(page, /401|Unauthorized|409|Conflict|400|Bad Request/, /\/api\/(events|sessions)$/);
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  if (work && !process.env['OPENLUN_UI_SHOTS'] && !process.env['OPENLUN_UI_KEEP']) rmSync(work, { recursive: true, force: true });
-});
+after(() => stopUiApp(browser, server, work));
 
 test('web UI: setup, LUN, target, CHAP, connect, theme, expiry, delete, read-only', { skip, timeout: 60_000 }, async (t) => {
   t.diagnostic(`screenshots: ${shots}`);
@@ -241,7 +219,7 @@ test('web UI: setup, LUN, target, CHAP, connect, theme, expiry, delete, read-onl
 
   await t.test('sign out; a read-only user sees everything and is offered no change', async () => {
     // the admin creates a read-only user over the API with the page's own session (cookie + CSRF header)
-    const csrf = (await context.cookies()).find((c) => c.name === 'openlun_csrf')?.value ?? '';
+    const csrf = await csrfOf(context);
     const created = await context.request.post(`${server.url}/api/users`, {
       data: { username: 'viewer', password: 'viewer-password', role: 'read-only' },
       headers: { 'x-csrf-token': csrf },

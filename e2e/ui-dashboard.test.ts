@@ -10,13 +10,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ServeHandle } from '../api/src/serve.ts';
 import { freePort } from './helpers/ports.ts';
 import { trackChild } from './helpers/run.ts';
-import { CHROMIUM, launchChromium, startAppliance, stopAppliance, type Appliance } from './helpers/ui-appliance.ts';
+import { CHROMIUM, failOnPageErrors, launchChromium, openDesktopPage, screenshot, startAppliance, stopAppliance, type Appliance } from './helpers/ui-appliance.ts';
 
 const PASSWORD = 'dashboard-admin-pw';
 const TARGET_IQN = 'iqn.2026-11.org.openlun:dash';
@@ -35,9 +34,7 @@ let csrf = '';
 const initiators: ChildProcess[] = [];
 const perfLog: string[] = [];
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
+const shot = (name: string): Promise<void> => screenshot(page, shots, name);
 
 /** The API with the browser context's own cookies (page.request shares them) and the CSRF header. */
 async function api<T = any>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, data?: unknown, ctx: BrowserContext = context): Promise<T> {
@@ -67,13 +64,8 @@ before(async () => {
   appliance = await startAppliance('openlun-dash-');
   ({ shots, serve } = appliance);
   browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-  page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/401|Unauthorized|404|Not Found/.test(m.text())) assert.fail(`console error: ${m.text()}`);
-  });
+  ({ context, page } = await openDesktopPage(browser, 15_000));
+  failOnPageErrors(page, /401|Unauthorized|404|Not Found/);
 });
 
 after(async () => {

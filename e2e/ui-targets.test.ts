@@ -12,16 +12,14 @@
  * Screenshots light and dark go to $OPENLUN_UI_SHOTS or a temp dir (printed as a diagnostic).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ChapInfo, Lun, Portal, PortalGroup, Target } from '../api/src/store/types.ts';
 import { negotiationInfo } from '../api/src/routes/negotiation.ts';
-import { buildUi, startUiServer, type UiServer } from '../ui/test/ui-server.ts';
+import type { UiServer } from '../ui/test/ui-server.ts';
+import { CHROMIUM, csrfOf, failOnPageErrors, launchChromium, openDesktopPage, screenshot, setUpOverApi, startUiApp, stopUiApp } from './helpers/ui-appliance.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'correct-horse-battery';
 const BASE_IQN = 'iqn.2026-11.com.example';
 const TARGET_IQN = `${BASE_IQN}:hv-cluster`;
@@ -36,18 +34,11 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 
-async function shot(name: string): Promise<void> {
-  await page.evaluate('window.scrollTo(0, 0)');
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
+const shot = (name: string): Promise<void> => screenshot(page, shots, name);
 
 function guard(p: Page): void {
-  p.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
-  p.on('console', (m) => {
-    // no target daemon here: the live routes (/api/events, sessions, stats) answer 404/503
-    if (m.location().url.includes('/api/events')) return;
-    if (m.type() === 'error' && !/401|Unauthorized|404|Not Found|503|Service Unavailable|409|Conflict|400|Bad Request/.test(m.text())) assert.fail(`console error: ${m.text()}`);
-  });
+  // no target daemon here: the live routes (/api/events, sessions, stats) answer 404/503
+  failOnPageErrors(p, /401|Unauthorized|404|Not Found|503|Service Unavailable|409|Conflict|400|Bad Request/, /\/api\/events/);
 }
 
 async function apiGet<T>(path: string): Promise<T> {
@@ -58,29 +49,14 @@ async function apiGet<T>(path: string): Promise<T> {
 
 before(async () => {
   if (skip) return;
-  work = mkdtempSync(join(tmpdir(), 'openlun-ui-targets-'));
-  shots = process.env['OPENLUN_UI_SHOTS'] ?? join(work, 'screenshots');
-  mkdirSync(shots, { recursive: true });
-  buildUi(join(work, 'dist'));
-  server = await startUiServer({ distDir: join(work, 'dist'), dataDir: join(work, 'data') });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-  page = await context.newPage();
-  page.setDefaultTimeout(10_000);
+  ({ work, shots, server } = await startUiApp('openlun-ui-targets-'));
+  browser = await launchChromium();
+  ({ context, page } = await openDesktopPage(browser));
   guard(page);
-  assert.equal((await context.request.post(`${server.url}/api/setup`, { data: { password: PASSWORD } })).status(), 201);
-  const csrf = (await context.cookies()).find((c) => c.name === 'openlun_csrf')?.value ?? '';
-  assert.equal((await context.request.patch(`${server.url}/api/settings`, { data: { baseIqn: BASE_IQN }, headers: { 'x-csrf-token': csrf } })).status(), 200);
+  await setUpOverApi(context, server.url, PASSWORD, BASE_IQN);
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  if (work && !process.env['OPENLUN_UI_SHOTS'] && !process.env['OPENLUN_UI_KEEP']) rmSync(work, { recursive: true, force: true });
-});
+after(() => stopUiApp(browser, server, work));
 
 test('target UI: preset badge, portal groups and ALUA, negotiation parameters, discovery CHAP', { skip, timeout: 60_000 }, async (t) => {
   t.diagnostic(`screenshots: ${shots}`);
@@ -235,7 +211,7 @@ test('target UI: preset badge, portal groups and ALUA, negotiation parameters, d
   });
 
   await t.test('a read-only user sees the states and the parameters, and is offered no change', async () => {
-    const csrf = (await context.cookies()).find((c) => c.name === 'openlun_csrf')?.value ?? '';
+    const csrf = await csrfOf(context);
     const made = await context.request.post(`${server.url}/api/users`, { data: { username: 'viewer', password: 'viewer-password', role: 'read-only' }, headers: { 'x-csrf-token': csrf } });
     assert.equal(made.status(), 201);
     const viewer = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -249,6 +225,8 @@ test('target UI: preset badge, portal groups and ALUA, negotiation parameters, d
       await g2.locator('.state', { hasText: 'Standby' }).waitFor();
       assert.equal(await p.locator('target-portal-groups select, target-portal-groups button, chap-form button').count(), 0);
       await p.getByText('Advanced (iSCSI negotiation)').click();
+      // the table is filled after the section opens (its own request): wait for it before counting
+      await p.locator('#negotiation-table tbody tr').first().waitFor();
       assert.equal(await p.locator('#negotiation-table tbody tr').count(), 14);
       await p.goto(`${server.url}/#/targets`);
       await p.locator('#dchap-state', { hasText: 'Now: no discovery CHAP' }).waitFor();

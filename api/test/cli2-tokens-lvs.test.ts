@@ -4,10 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { StorageManager } from '../../lvm/src/index.ts';
-import { StorageBackend, lunInUse } from '../src/storage/backend.ts';
 import { FakeLvm } from './support/fake-lvm.ts';
-import { as, createReader, newApp, setupAdmin, type Fixture, type Session } from './support/fixture.ts';
+import { as, createReader, setupAdmin, type Fixture, type Session } from './support/fixture.ts';
+import { newLvmApp } from './support/lvm-app.ts';
 
 const MiB = 2 ** 20;
 let f: Fixture;
@@ -18,13 +17,7 @@ let lvm: FakeLvm;
 
 before(async () => {
   lvm = new FakeLvm();
-  f = await newApp({
-    storage: (store) => {
-      const b = new StorageBackend(store, 'lvm', new StorageManager({ runner: lvm.runner, reportFormat: 'json_std', inUse: lunInUse(store) }));
-      b.target = { reconcile: async () => undefined, sessionsOn: async () => [] };
-      return b;
-    },
-  });
+  f = await newLvmApp(lvm);
   app = f.app;
   admin = await setupAdmin(app);
   reader = await createReader(app, admin);

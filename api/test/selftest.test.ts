@@ -5,61 +5,19 @@
 // family, suite missing).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startServe, type ServeHandle } from '../src/serve.ts';
+import type { ServeHandle } from '../src/serve.ts';
 import { findExecutable } from '../src/selftest/runner.ts';
 import { selftestRoutes } from '../src/routes/selftest.ts';
-import { startControlServer } from '../../target/src/daemon/control.ts';
-import { TargetRuntime } from '../../target/src/daemon/runtime.ts';
-import { writeStateFile } from '../../target/src/daemon/state-file.ts';
-import { capturingLogger } from '../../target/test/support/target-fixture.ts';
+import type { TargetRuntime } from '../../target/src/daemon/runtime.ts';
 import { as, createReader, newApp, setupAdmin } from './support/fixture.ts';
+import { withInProcessServe, type SessionClient as Client } from './support/serve-in-process.ts';
 
 const skip = findExecutable('iscsi-test-cu') ? false : 'iscsi-test-cu missing (apt-get install libiscsi-bin)';
 
-interface Client {
-  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any }>;
-}
-
-function client(base: string): Client {
-  let cookie = '';
-  let csrf = '';
-  return {
-    async call(method, path, body, extra = {}) {
-      const res = await fetch(base + path, {
-        method,
-        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(cookie ? { cookie, 'x-csrf-token': csrf } : {}), ...extra },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      const json = text ? JSON.parse(text) : undefined;
-      const set = res.headers.getSetCookie();
-      if (set.length) cookie = set.map((c) => c.split(';')[0]).join('; ');
-      if (json?.csrfToken) csrf = json.csrfToken;
-      return { status: res.status, json };
-    },
-  };
-}
-
 async function withServe(fn: (h: ServeHandle, api: Client, rt: TargetRuntime) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'openlun-selftest-'));
-  const log = capturingLogger();
-  const rt = new TargetRuntime({ log, persist: (s) => writeStateFile(join(dir, 'state.json'), s), nopIntervalMs: 0 });
-  const sock = join(dir, 'target.sock');
-  const control = await startControlServer(sock, rt, log);
-  let h: ServeHandle | undefined;
-  try {
-    h = await startServe({ dataDir: join(dir, 'data'), host: '127.0.0.1', port: 0, spawnTarget: false, controlPath: sock, stateFile: join(dir, 'state.json'), tls: false, logLevel: 'error', selfArgv: [] });
-    await fn(h, client(h.url), rt);
-  } finally {
-    await h?.close();
-    await control.close();
-    await rt.close(100);
-    await rm(dir, { recursive: true, force: true });
-  }
+  await withInProcessServe('openlun-selftest-', ({ serve, rt }, api) => fn(serve, api, rt));
 }
 
 async function waitDone(api: Client, id: number): Promise<any> {

@@ -2,75 +2,29 @@
 // API answers; a refused apply (LUN in use) is reported, not hidden; live routes read the control socket; an
 // unreachable targetd does not break the API.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startServe } from '../src/serve.ts';
 import type { ServeHandle } from '../src/serve.ts';
-import { startControlServer } from '../../target/src/daemon/control.ts';
-import { TargetRuntime } from '../../target/src/daemon/runtime.ts';
-import { writeStateFile } from '../../target/src/daemon/state-file.ts';
+import type { TargetRuntime } from '../../target/src/daemon/runtime.ts';
 import { RawInitiator } from '../../target/test/support/raw-initiator.ts';
-import { capturingLogger } from '../../target/test/support/target-fixture.ts';
 import { freePort } from '../../e2e/helpers/ports.ts';
+import { withInProcessServe, type SessionClient as Client } from './support/serve-in-process.ts';
 
 const IQN = 'iqn.2026-11.org.openlun:serve-test';
 const INITIATOR = 'iqn.2026-11.org.openlun:serve-host';
 const SECRET = 'serve-test-chap-secret';
 
-interface Client {
-  call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; headers: Headers }>;
-}
-
-function client(base: string): Client {
-  let cookie = '';
-  let csrf = '';
-  return {
-    async call(method, path, body) {
-      const res = await fetch(base + path, {
-        method,
-        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(cookie ? { cookie, 'x-csrf-token': csrf } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      const json = text ? JSON.parse(text) : undefined;
-      const set = res.headers.getSetCookie();
-      if (set.length) cookie = set.map((c) => c.split(';')[0]).join('; ');
-      if (json?.csrfToken) csrf = json.csrfToken;
-      return { status: res.status, json, headers: res.headers };
-    },
-  };
-}
-
 async function withServe(fn: (h: ServeHandle, api: Client, rt: TargetRuntime, port: number) => Promise<void>, o: { targetd?: boolean } = {}): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'openlun-serve-'));
-  const log = capturingLogger();
-  const rt = new TargetRuntime({ log, persist: (s) => writeStateFile(join(dir, 'state.json'), s), nopIntervalMs: 0 });
-  const sock = join(dir, 'target.sock');
-  const control = o.targetd === false ? undefined : await startControlServer(sock, rt, log);
-  let h: ServeHandle | undefined;
-  try {
-    h = await startServe({
-      dataDir: join(dir, 'data'),
-      host: '127.0.0.1',
-      port: 0,
-      spawnTarget: false,
-      controlPath: sock,
-      stateFile: join(dir, 'state.json'),
-      tls: false,
-      logLevel: 'error',
-      selfArgv: [],
-    });
-    await fn(h, client(h.url), rt, await freePort());
-    assert.ok(!log.lines.join('\n').includes(SECRET), 'no secret in the target log');
-  } finally {
-    // also when serve failed to start: an open control socket would keep the test process alive
-    await h?.close();
-    await control?.close();
-    await rt.close(100);
-    await rm(dir, { recursive: true, force: true });
-  }
+  await withInProcessServe(
+    'openlun-serve-',
+    async ({ serve, rt, log }, api) => {
+      await fn(serve, api, rt, await freePort());
+      assert.ok(!log.lines.join('\n').includes(SECRET), 'no secret in the target log');
+    },
+    o,
+  );
 }
 
 test('changes reach targetd before the API answers; LUN removal under a live session needs force', async () => {

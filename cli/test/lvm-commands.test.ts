@@ -8,10 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { StorageManager } from '../../lvm/src/index.ts';
-import { StorageBackend, lunInUse } from '../../api/src/storage/backend.ts';
 import { FakeLvm } from '../../api/test/support/fake-lvm.ts';
-import { as, newApp, setupAdmin, type Fixture } from '../../api/test/support/fixture.ts';
+import { as, setupAdmin, type Fixture } from '../../api/test/support/fixture.ts';
+import { newLvmApp } from '../../api/test/support/lvm-app.ts';
 import { describeRun, run, runOk } from '../../e2e/helpers/run.ts';
 import type { RunResult } from '../../e2e/helpers/run.ts';
 
@@ -26,13 +25,7 @@ let configHome: string;
 before(async () => {
   await runOk(['node', join(import.meta.dirname, '../../scripts/build.mjs')], { timeoutMs: 120_000 });
   lvm = new FakeLvm();
-  f = await newApp({
-    storage: (store) => {
-      const b = new StorageBackend(store, 'lvm', new StorageManager({ runner: lvm.runner, reportFormat: 'json_std', inUse: lunInUse(store) }));
-      b.target = { reconcile: async () => undefined, sessionsOn: async () => [] };
-      return b;
-    },
-  });
+  f = await newLvmApp(lvm);
   const admin = await setupAdmin(f.app);
   token = (await f.app.inject({ method: 'POST', url: '/api/tokens', headers: as(admin), payload: { name: 'cli' } })).json().secret as string;
   await f.app.listen({ host: '127.0.0.1', port: 0 });

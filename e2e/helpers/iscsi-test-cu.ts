@@ -9,9 +9,9 @@
 // target that lacks a command looks like. Some skips are silent (CU_PASS with no log line) and
 // cannot be seen from outside. The XML mode (-x) records no skips at all, so the text is parsed.
 
-import { spawn } from 'node:child_process';
 import { freePort } from './ports.ts';
-import { run, trackChild, type RunResult } from './run.ts';
+import { run, type RunResult } from './run.ts';
+import { startTargetProcess } from './target-process.ts';
 import { OPENLUN_BIN, REPO_ROOT } from './targets.ts';
 
 export type TestStatus = 'passed' | 'failed' | 'skipped-not-applicable' | 'skipped-unsupported';
@@ -282,44 +282,9 @@ export async function startMultiPortalOpenlun(o: { iqn: string; lun: string; por
   const ports: number[] = [];
   for (const _ of o.portalGroups) ports.push(await freePort());
   const portals = o.portalGroups.flatMap((tpgt, i) => ['--portal', `127.0.0.1:${ports[i]},${tpgt}`]);
-  const child = spawn(OPENLUN_BIN, ['target', ...portals, '--iqn', o.iqn, '--lun', o.lun, '--log-level', 'warn', ...(o.extraArgs ?? [])], {
+  const target = await startTargetProcess([OPENLUN_BIN, 'target', ...portals, '--iqn', o.iqn, '--lun', o.lun, '--log-level', 'warn', ...(o.extraArgs ?? [])], {
+    listeners: ports.length,
     cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  trackChild(child);
-  let out = '';
-  const append = (b: Buffer) => {
-    out += b.toString();
-    if (out.length > 1_000_000) out = out.slice(-500_000);
-  };
-  child.stdout.on('data', append);
-  child.stderr.on('data', append);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`target did not start:\n${out}`)), 60_000);
-    const check = () => {
-      if ((out.match(/listening on /g) ?? []).length >= ports.length) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`target exited with ${code}:\n${out}`));
-    });
-  });
-  return {
-    urls: ports.map((p) => `iscsi://127.0.0.1:${p}/${o.iqn}/0`),
-    output: () => out,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5_000))]);
-      if (!done) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    },
-  };
+  return { urls: ports.map((p) => `iscsi://127.0.0.1:${p}/${o.iqn}/0`), output: target.output, stop: target.stop };
 }

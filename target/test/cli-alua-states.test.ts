@@ -3,12 +3,13 @@
 // sends TEST UNIT READY, which a standby port refuses: SPC-4 §5.16.2.4.4); a raw initiator reads RTPG through the
 // standby port; a group named twice with different states is a usage error.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { startTargetProcess, type TargetProcess } from '../../e2e/helpers/target-process.ts';
 import { RawInitiator } from './support/raw-initiator.ts';
 import { commandIn, decodeRtpg } from './support/scsi-decode.ts';
 
@@ -33,7 +34,7 @@ function freePort(): Promise<number> {
 describe('openlun target --standby / --unavailable', { timeout: 120_000 }, () => {
   let dir: string;
   let lun: string;
-  let proc: ReturnType<typeof spawn>;
+  let target: TargetProcess | undefined;
   const ports: number[] = [];
 
   before(async () => {
@@ -42,29 +43,12 @@ describe('openlun target --standby / --unavailable', { timeout: 120_000 }, () =>
     await writeFile(lun, '');
     await truncate(lun, 16 * 1024 * 1024);
     ports.push(await freePort(), await freePort(), await freePort());
-    proc = spawn(BIN, ['target', '--portal', `${HOST}:${ports[0]},1`, '--portal', `${HOST}:${ports[1]},2`, '--portal', `${HOST}:${ports[2]},3`,
-      '--standby', '2', '--unavailable', '3', '--iqn', IQN, '--lun', lun, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    proc.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`target did not start:\n${out}`)), 60_000);
-      proc.stdout!.on('data', (b: Buffer) => {
-        out += b.toString();
-        if ((out.match(/listening on /g) ?? []).length === 3) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      proc.once('exit', (code) => reject(new Error(`target exited with ${code}:\n${out}`)));
-    });
+    target = await startTargetProcess([BIN, 'target', '--portal', `${HOST}:${ports[0]},1`, '--portal', `${HOST}:${ports[1]},2`, '--portal', `${HOST}:${ports[2]},3`,
+      '--standby', '2', '--unavailable', '3', '--iqn', IQN, '--lun', lun, '--log-level', 'warn'], { listeners: 3 });
   });
 
   after(async () => {
-    if (proc && proc.exitCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    }
+    await target?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 

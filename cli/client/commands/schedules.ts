@@ -1,4 +1,5 @@
 /** `openlun schedule …`: snapshots taken on a timer, the oldest pruned beyond --keep. */
+import type { SnapshotSchedule } from '../../../api/src/storage/schedules.ts';
 import type { Lun } from '../../../api/src/store/types.ts';
 import { HelpRequested, UsageError, parseCommand, parseInteger } from '../args.ts';
 import { makeContext } from '../context.ts';
@@ -13,18 +14,8 @@ create snapshots LUN every MINUTES (at least 5) or hourly/daily/weekly and keeps
 older ones it made are deleted (manual snapshots are never touched). --size is the copy-on-write room for a
 linear LV's snapshots. delete stops the schedule; the snapshots it took stay (openlun snapshot list LUN).`;
 
-interface Schedule {
-  id: number;
-  lunId: number;
-  everyMinutes: number;
-  preset: 'hourly' | 'daily' | 'weekly' | null;
-  keep: number;
-  sizeBytes: number | null;
-  createdAt: number;
-  lastRunAt: number | null;
-  lastError: string | null;
-  nextRunAt: number;
-}
+/** the snapshot-schedule routes answer the scheduler's own shape */
+type Schedule = SnapshotSchedule;
 
 const when = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString().replace(/:\d\d\.\d+Z$/, 'Z'));
 const every = (s: Schedule): string => s.preset ?? (s.everyMinutes % 60 === 0 ? `every ${s.everyMinutes / 60} h` : `every ${s.everyMinutes} min`);

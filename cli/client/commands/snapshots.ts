@@ -1,4 +1,5 @@
 /** `openlun snapshot …`: point-in-time copies of a LUN, put back (rollback) or turned into a new LUN (clone). */
+import type { SnapshotInfo } from '../../../api/src/storage/snapshots.ts';
 import type { Lun } from '../../../api/src/store/types.ts';
 import { HelpRequested, UsageError, parseCommand } from '../args.ts';
 import { makeContext } from '../context.ts';
@@ -19,16 +20,8 @@ written since is lost, so at a terminal you type the LUN's name to confirm, and 
 while initiators are logged in unless --force. clone makes NEW-LUN (a new identity) holding the snapshot's data.
 Scheduled snapshots are named auto-<schedule>-<time> (openlun schedule).`;
 
-interface Snapshot {
-  name: string;
-  lunId: number;
-  kind: 'file' | 'thin' | 'thick';
-  sizeBytes: number;
-  cowBytes: number | null;
-  cowPercent: number | null;
-  createdAt: number | null;
-  scheduleId: number | null;
-}
+/** GET /api/luns/:id/snapshots answers the storage layer's own shape */
+type Snapshot = SnapshotInfo;
 
 const snapPath = (lun: Lun, snap?: string): string => `/api/luns/${lun.id}/snapshots${snap === undefined ? '' : `/${encodeURIComponent(snap)}`}`;
 const when = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
