@@ -39,9 +39,7 @@ const GRUB_PLATFORM_PACKAGES = { '/usr/lib/grub/i386-pc': 'grub-pc-bin', '/usr/l
 
 /** The repository paths openlun needs at run time (sources stay next to the bundle for source maps and tsx-less
  *  debugging; tests, benchmarks and docs stay out). node_modules is handled apart: production packages only. */
-const APP_PATHS = ['bin', 'cli', 'target', 'api', 'lvm', 'ui', 'systemd', 'scripts/build.mjs', 'scripts/build-ui.mjs', 'package.json', 'package-lock.json',
-  // api/src/selftest/runner.ts bundles the iscsi-test-cu output parser from here (the UI's self-test page).
-  'e2e/helpers'] as const;
+const APP_PATHS = ['bin', 'cli', 'target', 'api', 'lvm', 'ui', 'systemd', 'scripts/build.mjs', 'scripts/build-ui.mjs', 'package.json', 'package-lock.json'] as const;
 /** Build scripts run inside the copy, so the bundles match exactly the sources the image holds. */
 const BUNDLE_BUILDS = ['scripts/build.mjs', 'scripts/build-ui.mjs'] as const;
 /** What bin/openlun checks before it starts (it rebuilds when a source is newer); must not change on a 2nd run. */

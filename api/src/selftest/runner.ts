@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { countCases, parseIscsiTestCu, type CaseResult, type Counts } from '../../../e2e/helpers/iscsi-test-cu.ts';
+import { countCases, parseIscsiTestCu, type CaseResult, type Counts } from './iscsi-test-cu-report.ts';
 import type { Store } from '../store/store.ts';
 import type { ChangeContext } from '../store/types.ts';
 import { SELFTEST_INITIATORS, createScratch, freeLoopbackPort, removeScratch } from './scratch.ts';
