@@ -11,15 +11,13 @@
  *  - a read-only user gets no "New LUN wizard" button.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium, type APIRequestContext, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { APIRequestContext, Browser, BrowserContext, Page } from 'playwright-core';
 import type { Lun, Target } from '../api/src/store/types.ts';
-import { buildUi, startUiServer, type UiServer } from '../ui/test/ui-server.ts';
+import type { UiServer } from '../ui/test/ui-server.ts';
+import { CHROMIUM, launchChromium, openDesktopPage, startUiApp, stopUiApp } from './helpers/ui-appliance.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'correct-horse-battery';
 const BASE_IQN = 'iqn.2026-11.org.openlun.polish';
 const LIBISCSI = 'iqn.2008-11.org.libiscsi:iscsi-inq';
@@ -27,7 +25,7 @@ const MiB = 2 ** 20;
 
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} missing (apt-get install chromium)`;
 
-let work: string;
+let work: string | undefined;
 let server: UiServer;
 let browser: Browser;
 let context: BrowserContext;
@@ -44,16 +42,11 @@ async function call<T>(req: APIRequestContext, method: string, path: string, dat
 
 before(async () => {
   if (skip) return;
-  work = mkdtempSync(join(tmpdir(), 'openlun-ui-polish-'));
-  buildUi(join(work, 'dist'));
-  server = await startUiServer({ distDir: join(work, 'dist'), dataDir: join(work, 'data') });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-  page = await context.newPage();
-  page.setDefaultTimeout(10_000);
+  const app = await startUiApp('openlun-ui-polish-');
+  work = app.work;
+  server = app.server;
+  browser = await launchChromium();
+  ({ context, page } = await openDesktopPage(browser));
   page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
   assert.equal((await context.request.post(`${server.url}/api/setup`, { data: { password: PASSWORD } })).status(), 201);
   const r = context.request;
@@ -66,9 +59,7 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
-  if (work) rmSync(work, { recursive: true, force: true });
+  await stopUiApp(browser, server, work);
 });
 
 test('UI polish: theme follows the OS, toasts clear of the header, previews, hidden impossible actions, IQN wrapping', { skip, timeout: 60_000 }, async (t) => {
