@@ -13,6 +13,7 @@
 // The install is unattended through the kernel command line (openlun.install=/dev/vda openlun.yes=1
 // openlun.after=poweroff, which openlun-install.service acts on); the live kernel and initrd are taken from the
 // ISO with xorriso and booted with -kernel, the ISO attached as the CD the live system runs from.
+import { onPath } from '../iso/on-path.ts';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -43,7 +44,7 @@ const STEP_MS = Number(values['timeout-min']) * 60_000;
 const SLIRP = { address: '10.0.2.15', prefixLength: 24, gateway: '10.0.2.2', dns: ['10.0.2.3'] } as const;
 
 function need(cmd: string, pkg: string): void {
-  if (spawnSync('sh', ['-c', 'command -v "$1"', 'need', cmd]).status !== 0) {
+  if (!onPath(cmd)) {
     console.error(`iso-install: ${cmd} is missing: apt-get install ${pkg}`);
     process.exit(2);
   }

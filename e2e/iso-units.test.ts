@@ -392,3 +392,12 @@ describe('openlun-netconfig (the console and API helper)', () => {
     assert.deepEqual(readdirSync(dir), []);
   });
 });
+
+test('onPath finds executables on PATH without a shell, and only files', async () => {
+  const { onPath } = await import('../iso/on-path.ts');
+  assert.equal(onPath('sh'), true);
+  assert.equal(onPath('openlun-no-such-tool'), false);
+  assert.equal(onPath('/bin/sh'), true);
+  assert.equal(onPath('/bin'), false, 'a directory is not a program');
+  assert.equal(onPath('sh', '/nonexistent'), false);
+});

@@ -8,6 +8,7 @@
 // Output: <cache>/openlun-<version>-amd64.iso unless --out PATH; published by rename, so a reader never sees half.
 //
 //   node --import tsx iso/build.ts [--out PATH] [--zstd-level N] [--base-only]
+import { onPath } from './on-path.ts';
 import { existsSync } from 'node:fs';
 import { appendFile, chmod, copyFile, mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -50,14 +51,9 @@ type Log = (line: string) => void;
 const ADMIN_COMMANDS = ['openlun-install', 'openlun-netconfig'] as const;
 const NICE = ['nice', '-n', '10'] as const;
 
-async function which(cmd: string): Promise<boolean> {
-  const r = await runCommand(['sh', '-c', 'command -v "$1"', 'which', cmd], { allowFailure: true });
-  return r.code === 0;
-}
-
 async function ensureHostTools(log: Log): Promise<void> {
   const missing = new Set<string>();
-  for (const [tool, pkg] of Object.entries(HOST_TOOLS)) if (!(await which(tool))) missing.add(pkg);
+  for (const [tool, pkg] of Object.entries(HOST_TOOLS)) if (!onPath(tool)) missing.add(pkg);
   for (const [dir, pkg] of Object.entries(GRUB_PLATFORM_PACKAGES)) if (!existsSync(dir)) missing.add(pkg);
   if (missing.size === 0) return;
   log(`installing build tools: ${[...missing].join(' ')}`);
