@@ -96,8 +96,9 @@ class Cached<T> {
   }
 }
 
-// block devices that are not disks an admin looks after: RAM disks, loop files, compressed swap
-const NOT_A_DISK = /^(loop|ram|zram|nbd)\d*$/;
+// block devices that are not disks an admin looks after: RAM disks, loop files, compressed swap, floppy and optical
+// drives (QEMU machines have both; the live ISO is sr0)
+const NOT_A_DISK = /^(loop|ram|zram|nbd|fd|sr)\d*$/;
 
 export class SystemInfo {
   readonly sampler: RateSampler;

@@ -120,7 +120,8 @@ export class LiveChart extends LitElement {
       axes: [
         // wall-clock ticks in whole seconds (HH:MM:SS, no date line): the window is minutes long
         { ...axis, space: 70, incrs: X_INCREMENTS, values: (_u, splits) => splits.map(clock) },
-        { ...axis, size: 64, values: (_u, splits) => splits.map((v) => spec.axis(v)) },
+        // wide enough for the longest label ("976.6K/s" at 12 px needs ~60 px of text plus the tick and a gap)
+        { ...axis, size: (_u, values) => Math.max(48, 22 + 7 * Math.max(0, ...(values ?? []).map((v) => v.length))), values: (_u, splits) => splits.map((v) => spec.axis(v)) },
       ],
       series: [
         {},
