@@ -9,12 +9,13 @@ import { AdminApi } from './api-admin.ts';
 import { ADMIN_TABS, routeHref, type AdminTab } from './router.ts';
 import { sharedStyles } from './shared-styles.ts';
 import './admin-audit.ts';
+import './admin-network.ts';
 import './admin-selftest.ts';
 import './admin-settings.ts';
 import './admin-tokens.ts';
 import './admin-users.ts';
 
-const TAB_LABELS: Record<AdminTab, string> = { users: 'Users', tokens: 'API tokens', audit: 'Audit log', settings: 'Settings', selftest: 'Self-test' };
+const TAB_LABELS: Record<AdminTab, string> = { users: 'Users', tokens: 'API tokens', audit: 'Audit log', settings: 'Settings', network: 'Network', selftest: 'Self-test' };
 
 export class AdminPage extends LitElement {
   static override properties = {
@@ -62,6 +63,8 @@ export class AdminPage extends LitElement {
         return html`<admin-audit .admin=${this.admin}></admin-audit>`;
       case 'settings':
         return html`<admin-settings .admin=${this.admin} .readOnly=${this.readOnly}></admin-settings>`;
+      case 'network':
+        return html`<admin-network .admin=${this.admin} .readOnly=${this.readOnly}></admin-network>`;
       case 'selftest':
         return html`<admin-selftest .admin=${this.admin} .readOnly=${this.readOnly}></admin-selftest>`;
     }

@@ -4,6 +4,7 @@
  */
 import type { ApiClient, Settings, User } from './api.ts';
 import type { ApiToken, AuditEntry, Role } from '../../api/src/store/types.ts';
+import type { NetworkChange, NetworkState } from './admin-network-logic.ts';
 
 export type { ApiToken, AuditEntry, Role };
 
@@ -114,6 +115,9 @@ export class AdminApi {
   updateSettings = (patch: Partial<Settings>) => this.api.request<Settings>('PATCH', '/api/settings', patch);
   appliance = () => this.api.request<ApplianceInfo>('GET', '/api/settings/appliance');
   replaceTls = (certificate: string, key: string) => this.api.request<CertInfo>('PUT', '/api/settings/tls', { certificate, key });
+
+  network = () => this.api.request<NetworkState>('GET', '/api/network');
+  updateNetwork = (change: NetworkChange) => this.api.request<NetworkState>('PUT', '/api/network', change);
 
   selftest = () => this.api.request<SelfTestOverview>('GET', '/api/selftest');
   startSelftest = (families: string[]) => this.api.request<SelfTestRun>('POST', '/api/selftest', { families });

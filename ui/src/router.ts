@@ -2,7 +2,7 @@
  * Hash routes (#/storage, #/targets/3): the server serves one index.html, so the route lives in the fragment and a
  * reload or a bookmark lands on the same page without any server-side fallback.
  */
-export const ADMIN_TABS = ['users', 'tokens', 'audit', 'settings', 'selftest'] as const;
+export const ADMIN_TABS = ['users', 'tokens', 'audit', 'settings', 'network', 'selftest'] as const;
 export type AdminTab = (typeof ADMIN_TABS)[number];
 
 export type Route =

@@ -45,7 +45,7 @@ test('initiator lists, next free LUN, IQN from a short name, sizes', () => {
 });
 
 test('hash routes round-trip; unknown routes fall back to storage', () => {
-  for (const h of ['#/dashboard', '#/storage', '#/pools', '#/wizard', '#/sessions', '#/shell', '#/admin/audit', '#/targets', '#/targets/7', '#/targets/7/connect']) assert.equal(routeHref(parseRoute(h)), h);
+  for (const h of ['#/dashboard', '#/storage', '#/pools', '#/wizard', '#/sessions', '#/shell', '#/admin/audit', '#/admin/network', '#/targets', '#/targets/7', '#/targets/7/connect']) assert.equal(routeHref(parseRoute(h)), h);
   assert.deepEqual(parseRoute(''), { page: 'dashboard' });
   assert.deepEqual(parseRoute('#/nope'), { page: 'dashboard' });
   assert.deepEqual(parseRoute('#/admin/nope'), { page: 'admin', tab: 'users' });

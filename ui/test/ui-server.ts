@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildApp } from '../../api/src/app.ts';
+import { buildApp, type AppOptions } from '../../api/src/app.ts';
 import { registerUi } from '../../api/src/ui-static.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -24,8 +24,9 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
-export async function startUiServer(opts: { distDir: string; dataDir: string }): Promise<UiServer> {
-  const api = await buildApp({ dataDir: opts.dataDir, secureCookies: false, extend: (app) => registerUi(app, { distDir: opts.distDir }) });
+/** `network` is passed to buildApp as is (tests point openlun-netconfig at a scratch dir); default: none. */
+export async function startUiServer(opts: { distDir: string; dataDir: string; network?: AppOptions['network'] }): Promise<UiServer> {
+  const api = await buildApp({ dataDir: opts.dataDir, secureCookies: false, ...(opts.network ? { network: opts.network } : {}), extend: (app) => registerUi(app, { distDir: opts.distDir }) });
   await api.listen({ host: '127.0.0.1', port: 0 });
   const { port } = api.server.address() as AddressInfo;
   return {
