@@ -16,6 +16,7 @@ import type { ConfirmDialog } from './confirm-dialog.ts';
 import './confirm-dialog.ts';
 import { field, notify } from './fields.ts';
 import { sharedStyles } from './shared-styles.ts';
+import { errorText } from './format.ts';
 
 /**
  * Administration → Network: the management address (DHCP or a static IPv4 address) and the interfaces with their
@@ -36,26 +37,6 @@ export class AdminNetwork extends LitElement {
   static override styles = [
     sharedStyles,
     css`
-      .grid {
-        display: grid;
-        grid-template-columns: repeat(2, minmax(0, 1fr));
-        gap: 1.25rem;
-        align-items: start;
-      }
-      dl {
-        display: grid;
-        grid-template-columns: max-content minmax(0, 1fr);
-        gap: 0.4rem 1rem;
-        margin: 0 0 1rem;
-      }
-      dt {
-        color: var(--muted);
-        font-size: 0.9rem;
-      }
-      dd {
-        margin: 0;
-        overflow-wrap: anywhere;
-      }
       fieldset {
         border: none;
         padding: 0;
@@ -115,7 +96,7 @@ export class AdminNetwork extends LitElement {
       this.form ??= formFromState(this.state);
       this.loadError = '';
     } catch (e) {
-      this.loadError = e instanceof Error ? e.message : String(e);
+      this.loadError = errorText(e);
     }
   }
 
@@ -179,7 +160,7 @@ export class AdminNetwork extends LitElement {
         <section class="card" aria-labelledby="net-state-title">
           <h2 id="net-state-title">Current configuration</h2>
           ${s
-            ? html`<dl id="net-state">
+            ? html`<dl class="facts" id="net-state">
                   <dt>Mode</dt><dd id="net-mode">${s.mode === 'dhcp' ? 'DHCP' : 'Static'}</dd>
                   ${s.mode === 'static'
                     ? html`<dt>Interface</dt><dd class="mono">${s.interface}</dd>

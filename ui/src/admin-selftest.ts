@@ -3,6 +3,7 @@ import { ApiError } from './api.ts';
 import { SELFTEST_POLL_MS, type AdminApi, type SelfTestOverview, type SelfTestRun } from './api-admin.ts';
 import { notify } from './fields.ts';
 import { sharedStyles } from './shared-styles.ts';
+import { errorText } from './format.ts';
 
 const STATE_TEXT: Record<SelfTestRun['state'], string> = {
   preparing: 'Creating the scratch LUN and target…',
@@ -121,7 +122,7 @@ export class AdminSelftest extends LitElement {
         if (latest.state !== 'done' && latest.state !== 'error') this.poll(latest.id);
       }
     } catch (e) {
-      this.error = e instanceof Error ? e.message : String(e);
+      this.error = errorText(e);
     }
   }
 
@@ -136,7 +137,7 @@ export class AdminSelftest extends LitElement {
           return;
         }
       } catch (e) {
-        this.error = e instanceof Error ? e.message : String(e);
+        this.error = errorText(e);
       }
       if (this.isConnected) this.poll(id);
     }, SELFTEST_POLL_MS);

@@ -5,6 +5,7 @@ import type { AdminApi, ApplianceInfo } from './api-admin.ts';
 import { field, formValues, notify } from './fields.ts';
 import { Refresher } from './refresher.ts';
 import { sharedStyles } from './shared-styles.ts';
+import { errorText } from './format.ts';
 
 /** Administration → Settings: identity (hostname, base IQN, iSCSI port), the web UI's TLS certificate, ports, time. */
 export class AdminSettings extends LitElement {
@@ -22,26 +23,6 @@ export class AdminSettings extends LitElement {
   static override styles = [
     sharedStyles,
     css`
-      .grid {
-        display: grid;
-        grid-template-columns: repeat(2, minmax(0, 1fr));
-        gap: 1.25rem;
-        align-items: start;
-      }
-      dl {
-        display: grid;
-        grid-template-columns: max-content minmax(0, 1fr);
-        gap: 0.4rem 1rem;
-        margin: 0 0 1rem;
-      }
-      dt {
-        color: var(--muted);
-        font-size: 0.9rem;
-      }
-      dd {
-        margin: 0;
-        overflow-wrap: anywhere;
-      }
       textarea {
         font-size: 0.8rem;
         min-height: 7rem;
@@ -86,7 +67,7 @@ export class AdminSettings extends LitElement {
       this.appliance = appliance;
       this.loadError = '';
     } catch (e) {
-      this.loadError = e instanceof Error ? e.message : String(e);
+      this.loadError = errorText(e);
     }
   }
 
@@ -163,7 +144,7 @@ export class AdminSettings extends LitElement {
         <section class="card" aria-labelledby="system-title">
           <h2 id="system-title">Ports and time</h2>
           ${a
-            ? html`<dl>
+            ? html`<dl class="facts">
                 <dt>Web UI and API</dt><dd class="mono">${a.ports.web.tls ? 'https' : 'http'}://${a.ports.web.host.includes(':') ? `[${a.ports.web.host}]` : a.ports.web.host}:${a.ports.web.port}</dd>
                 <dt>iSCSI (default)</dt><dd class="mono">TCP ${a.ports.iscsiDefault}</dd>
                 <dt>iSCSI portals</dt><dd class="mono">${a.ports.iscsiPortals.length ? a.ports.iscsiPortals.map((p) => `${p.address.includes(':') ? `[${p.address}]` : p.address}:${p.port}`).join(', ') : html`<span class="muted">none of their own</span>`}</dd>
@@ -180,7 +161,7 @@ export class AdminSettings extends LitElement {
         ${a?.tls.restartPending ? html`<div class="banner info" role="status">A new certificate is stored. The API serves it after a restart: <code>systemctl restart openlun-api</code> (iSCSI sessions are not affected).</div>` : nothing}
         ${a && !a.tls.enabled ? html`<div class="banner info" role="status">This API serves plain HTTP on a loopback address (--no-tls); a certificate stored here is used once it runs with TLS.</div>` : nothing}
         ${a?.tls.certificate
-          ? html`<dl>
+          ? html`<dl class="facts">
               <dt>Subject</dt><dd>${a.tls.certificate.subject}</dd>
               <dt>Issuer</dt><dd>${a.tls.certificate.selfSigned ? html`self-signed` : a.tls.certificate.issuer}</dd>
               <dt>Names</dt><dd class="mono">${a.tls.certificate.subjectAltName ?? '—'}</dd>

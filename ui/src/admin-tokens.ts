@@ -6,6 +6,7 @@ import { field, formValues, notify } from './fields.ts';
 import { Refresher } from './refresher.ts';
 import { sharedStyles } from './shared-styles.ts';
 import './confirm-dialog.ts';
+import { errorText } from './format.ts';
 
 /**
  * Administration → API tokens: create (the secret is shown once, with a copy button), list with last use, revoke.
@@ -81,7 +82,7 @@ export class AdminTokens extends LitElement {
       // the user list is for admins; a read-only user's tokens are all their own
       [this.tokens, this.users] = await Promise.all([this.admin.tokens(), this.readOnly ? Promise.resolve(this.user ? [this.user] : []) : this.admin.users()]);
     } catch (e) {
-      this.actionError = e instanceof Error ? e.message : String(e);
+      this.actionError = errorText(e);
     }
   }
 
@@ -138,7 +139,7 @@ export class AdminTokens extends LitElement {
       if (this.created?.name === t.name) this.created = undefined;
       await this.load();
     } catch (e) {
-      this.actionError = `${t.name} was not revoked: ${e instanceof Error ? e.message : String(e)}`;
+      this.actionError = `${t.name} was not revoked: ${errorText(e)}`;
     }
   }
 

@@ -7,6 +7,7 @@ import { field, formValues, notify } from './fields.ts';
 import { Refresher } from './refresher.ts';
 import { sharedStyles } from './shared-styles.ts';
 import './confirm-dialog.ts';
+import { errorText } from './format.ts';
 
 /** Administration → Users: list, create (admin / read-only), reset a password, delete (not yourself, not the last admin). */
 export class AdminUsers extends LitElement {
@@ -69,7 +70,7 @@ export class AdminUsers extends LitElement {
     try {
       this.users = await this.admin.users();
     } catch (e) {
-      this.actionError = e instanceof Error ? e.message : String(e);
+      this.actionError = errorText(e);
     }
   }
 
@@ -127,7 +128,7 @@ export class AdminUsers extends LitElement {
       notify(this, 'ok', `User ${u.username} deleted.`);
       await this.load();
     } catch (e) {
-      this.actionError = `${u.username} was not deleted: ${e instanceof Error ? e.message : String(e)}`;
+      this.actionError = `${u.username} was not deleted: ${errorText(e)}`;
     }
   }
 

@@ -24,6 +24,7 @@ export type {
   User,
 } from '../../api/src/store/types.ts';
 import type { ChapInfo, InitiatorGroup, Lun, LunMapping, Portal, Settings, Target, TargetAcl, User } from '../../api/src/store/types.ts';
+import { errorText } from './format.ts';
 
 export interface NewLun {
   name: string;
@@ -136,7 +137,7 @@ export class ApiClient extends EventTarget {
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
     } catch (e) {
-      throw new ApiError(0, 'network', `cannot reach the appliance (${e instanceof Error ? e.message : String(e)})`);
+      throw new ApiError(0, 'network', `cannot reach the appliance (${errorText(e)})`);
     }
     if (res.status === 204) return undefined as T;
     const text = await res.text();

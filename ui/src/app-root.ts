@@ -9,6 +9,7 @@ import './login-page.ts';
 import './setup-page.ts';
 import './theme-toggle.ts';
 import './toast-region.ts';
+import { errorText } from './format.ts';
 
 type Phase = 'loading' | 'setup' | 'login' | 'ready' | 'offline';
 
@@ -161,7 +162,7 @@ export class AppRoot extends LitElement {
         this.pagesLoaded = new Set([...this.pagesLoaded, page]);
       },
       (e: unknown) => {
-        this.toasts()?.show('error', `This page could not be loaded (${e instanceof Error ? e.message : String(e)}). Reload the browser tab.`);
+        this.toasts()?.show('error', `This page could not be loaded (${errorText(e)}). Reload the browser tab.`);
       },
     );
   }
@@ -182,7 +183,7 @@ export class AppRoot extends LitElement {
       if (e instanceof ApiError && e.status === 401) {
         this.phase = 'login';
       } else {
-        this.offlineMessage = e instanceof Error ? e.message : String(e);
+        this.offlineMessage = errorText(e);
         this.phase = 'offline';
       }
     }

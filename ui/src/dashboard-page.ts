@@ -4,7 +4,7 @@ import { fetchStorage, fetchSystem, poolUsages, type LiveSession, type PoolUsage
 import type { ChartKind } from './charts/series.ts';
 import { CRITICAL_FRACTION, deriveAlerts, type DashboardAlert } from './dashboard-alerts.ts';
 import { cssProps } from './css-props.ts';
-import { formatBytes } from './format.ts';
+import { errorText, formatBytes } from './format.ts';
 import { liveEvents, type LiveEvents, type LunRates, type StatsPoint } from './live-events.ts';
 import { formatDuration, formatIops, formatLatency, formatPercent, formatRate } from './live-format.ts';
 import { Refresher } from './refresher.ts';
@@ -117,18 +117,8 @@ export class DashboardPage extends LitElement {
         color: var(--danger);
       }
       dl.facts {
-        display: grid;
-        grid-template-columns: max-content minmax(0, 1fr);
         gap: 0.35rem 1rem;
         margin: 0;
-      }
-      dl.facts dt {
-        color: var(--muted);
-        font-size: 0.9rem;
-      }
-      dl.facts dd {
-        margin: 0;
-        overflow-wrap: anywhere;
       }
       .meter {
         display: grid;
@@ -312,7 +302,7 @@ export class DashboardPage extends LitElement {
     // uPlot (~50 KB) comes with the charts' own chunk, after the page is up
     import('./charts/live-chart.ts').then(
       () => (this.chartsReady = true),
-      (e: unknown) => (this.chartsError = `charts unavailable: ${e instanceof Error ? e.message : String(e)}`),
+      (e: unknown) => (this.chartsError = `charts unavailable: ${errorText(e)}`),
     );
   }
 

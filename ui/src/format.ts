@@ -37,3 +37,8 @@ export function targetIqn(baseIqn: string, shortName: string): string {
 export function nameSegments(name: string): string[] {
   return name.match(/[^:.]*[:.]|[^:.]+/g) ?? [name];
 }
+
+/** What went wrong, for a message on the page: an Error's message (ApiError carries the API's own), else the value. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { ApiError, type ApiClient, type Lun, type LunMapping, type Target } from './api.ts';
 import type { ConfirmDialog } from './confirm-dialog.ts';
 import { field, formValues, notify } from './fields.ts';
-import { SIZE_UNITS, formatBytes } from './format.ts';
+import { errorText, formatBytes, SIZE_UNITS } from './format.ts';
 import { lunFormBody } from './forms.ts';
 import { PRESETS, PRESET_IDS, type PresetId } from './presets.ts';
 import { sharedStyles } from './shared-styles.ts';
@@ -142,7 +142,7 @@ export class LunsPage extends LitElement {
       this.loadError = '';
       await this.loadLocations();
     } catch (e) {
-      this.loadError = e instanceof Error ? e.message : String(e);
+      this.loadError = errorText(e);
     }
   }
 
@@ -201,7 +201,7 @@ export class LunsPage extends LitElement {
       notify(this, 'ok', `LUN ${lun.name} deleted${answer.option ? ' with its data' : `; its ${what} was kept`}.`);
       await this.load();
     } catch (e) {
-      this.actionError = `LUN ${lun.name} was not deleted: ${e instanceof Error ? e.message : String(e)}`;
+      this.actionError = `LUN ${lun.name} was not deleted: ${errorText(e)}`;
     }
   }
 

@@ -3,13 +3,12 @@ import { ApiError, type ApiClient } from './api.ts';
 import { StorageApi, type Disk, type PhysicalVolume, type StorageOverview, type ThinPool, type VolumeGroup } from './api-storage.ts';
 import type { ConfirmDialog } from './confirm-dialog.ts';
 import { field, formValues, notify } from './fields.ts';
-import { SIZE_UNITS, formatBytes, parseSize, type SizeUnit } from './format.ts';
+import { errorText, formatBytes, parseSize, SIZE_UNITS, type SizeUnit } from './format.ts';
 import { Refresher } from './refresher.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { diskOffer, filePoolUsage, freePvDevices, vgNameProblem } from './storage-model.ts';
 import { usageBar, usageBarStyles } from './storage-usage-bar.ts';
 
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
  * Disks & pools: the storage under the LUNs. In file mode the file pool (path, size, free, usage against the soft
@@ -35,12 +34,6 @@ export class PoolsPage extends LitElement {
     sharedStyles,
     usageBarStyles,
     css`
-      .grid {
-        display: grid;
-        grid-template-columns: repeat(2, minmax(0, 1fr));
-        gap: 1.25rem;
-        align-items: start;
-      }
       .grid > .card {
         margin: 0;
       }
@@ -51,17 +44,8 @@ export class PoolsPage extends LitElement {
         margin-top: 1.25rem;
       }
       dl.facts {
-        display: grid;
-        grid-template-columns: max-content minmax(0, 1fr);
         gap: 0.3rem 1rem;
         margin: 0 0 0.75rem;
-      }
-      dl.facts dt {
-        color: var(--muted);
-        font-size: 0.9rem;
-      }
-      dl.facts dd {
-        margin: 0;
       }
       fieldset {
         border: 1px solid var(--border);
@@ -176,7 +160,7 @@ export class PoolsPage extends LitElement {
       this.overview = overview;
       this.loadError = '';
     } catch (e) {
-      this.loadError = message(e);
+      this.loadError = errorText(e);
     }
   }
 
@@ -186,7 +170,7 @@ export class PoolsPage extends LitElement {
       this.disksError = '';
     } else {
       this.disks = [];
-      this.disksError = message(d);
+      this.disksError = errorText(d);
     }
   }
 
@@ -203,7 +187,7 @@ export class PoolsPage extends LitElement {
     } catch (e) {
       const errs: Record<string, string> = {};
       if (e instanceof ApiError) for (const [f, m] of Object.entries(e.byField())) if (fields[f]) errs[fields[f]] = m;
-      if (Object.keys(errs).length === 0) errs[key] = message(e);
+      if (Object.keys(errs).length === 0) errs[key] = errorText(e);
       this.errors = { ...this.errors, ...errs };
     } finally {
       this.busy = '';

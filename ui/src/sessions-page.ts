@@ -8,6 +8,7 @@ import { formatIops, formatRate, formatSince, paramRows } from './live-format.ts
 import { Refresher } from './refresher.ts';
 import { routeHref } from './router.ts';
 import { sharedStyles } from './shared-styles.ts';
+import { errorText } from './format.ts';
 
 /** Sessions: who is connected, from where, over which portal, to which target, negotiated what; end one (admin). */
 export class SessionsPage extends LitElement {
@@ -147,7 +148,7 @@ export class SessionsPage extends LitElement {
       this.loadError = '';
     } else {
       const e = sessions.reason;
-      this.loadError = e instanceof ApiError && e.code === 'target-unavailable' ? `The iSCSI target daemon is not answering: ${e.message}` : e instanceof Error ? e.message : String(e);
+      this.loadError = e instanceof ApiError && e.code === 'target-unavailable' ? `The iSCSI target daemon is not answering: ${e.message}` : errorText(e);
     }
   }
 
@@ -195,7 +196,7 @@ export class SessionsPage extends LitElement {
       const gone = e instanceof ApiError && e.status === 404;
       if (gone) notify(this, 'ok', `The session of ${s.initiatorName} had already ended.`);
       else {
-        this.actionError = `The session of ${s.initiatorName} was not ended: ${e instanceof Error ? e.message : String(e)}`;
+        this.actionError = `The session of ${s.initiatorName} was not ended: ${errorText(e)}`;
         notify(this, 'error', this.actionError);
       }
     } finally {

@@ -247,6 +247,28 @@ export const sharedStyles = css`
     color: var(--muted);
     padding: 1rem 0;
   }
+  /* two equal columns of cards (a page may redefine the columns or collapse them in a media query) */
+  .grid {
+    display: grid;
+    grid-template-columns: repeat(2, minmax(0, 1fr));
+    gap: 1.25rem;
+    align-items: start;
+  }
+  /* label / value lists */
+  dl.facts {
+    display: grid;
+    grid-template-columns: max-content minmax(0, 1fr);
+    gap: 0.4rem 1rem;
+    margin: 0 0 1rem;
+  }
+  dl.facts dt {
+    color: var(--muted);
+    font-size: 0.9rem;
+  }
+  dl.facts dd {
+    margin: 0;
+    overflow-wrap: anywhere;
+  }
   .visually-hidden {
     position: absolute;
     width: 1px;

@@ -13,6 +13,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { shellCloseMessage } from './admin-logic.ts';
 import type { ApiClient } from './api.ts';
 import { sharedStyles } from './shared-styles.ts';
+import { errorText } from './format.ts';
 
 type Phase = 'loading' | 'connecting' | 'connected' | 'ended';
 
@@ -177,7 +178,7 @@ export class ShellPage extends LitElement {
       this.connect(term);
     } catch (e) {
       this.phase = 'ended';
-      this.message = `The terminal could not be loaded: ${e instanceof Error ? e.message : String(e)}`;
+      this.message = `The terminal could not be loaded: ${errorText(e)}`;
     }
   }
 

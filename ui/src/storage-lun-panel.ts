@@ -4,12 +4,11 @@ import { StorageApi, type Snapshot, type SnapshotSchedule } from './api-storage.
 import type { ConfirmDialog } from './confirm-dialog.ts';
 import './confirm-dialog.ts';
 import { field, formValues, notify } from './fields.ts';
-import { SIZE_UNITS, formatBytes, parseSize, type SizeUnit } from './format.ts';
+import { errorText, formatBytes, parseSize, SIZE_UNITS, type SizeUnit } from './format.ts';
 import { Refresher } from './refresher.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { defaultSnapshotName, extendProblem, extendSuggestion, scheduleFormBody, scheduleLabel, snapshotNameProblem } from './storage-model.ts';
 
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const when = (t: Snapshot['createdAt']) => (t === null || t === undefined ? '—' : new Date(t).toLocaleString());
 
 /**
@@ -123,7 +122,7 @@ export class LunManagePanel extends LitElement {
       }
       this.loadError = '';
     } catch (e) {
-      this.loadError = `Snapshots of ${this.lun.name} could not be read: ${message(e)}`;
+      this.loadError = `Snapshots of ${this.lun.name} could not be read: ${errorText(e)}`;
     }
   }
 
@@ -145,7 +144,7 @@ export class LunManagePanel extends LitElement {
       if (e instanceof ApiError) {
         for (const [f, m] of Object.entries(e.byField())) if (fields[f]) errs[fields[f]] = m;
       }
-      if (Object.keys(errs).length === 0) errs[`${key}-form`] = message(e);
+      if (Object.keys(errs).length === 0) errs[`${key}-form`] = errorText(e);
       this.errors = { ...this.errors, ...errs };
     } finally {
       this.busy = '';

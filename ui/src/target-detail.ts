@@ -5,7 +5,7 @@ import type { ConfirmDialog } from './confirm-dialog.ts';
 import { reachablePortals, type ConnectInput } from './connect-commands.ts';
 import './connect-panel.ts';
 import { field, formValues, notify } from './fields.ts';
-import { formatBytes } from './format.ts';
+import { errorText, formatBytes } from './format.ts';
 import { wrappingName } from './name-text.ts';
 import { routeHref } from './router.ts';
 import { sharedStyles } from './shared-styles.ts';
@@ -45,12 +45,6 @@ export class TargetDetail extends LitElement {
       .head h1 {
         font-family: var(--mono);
         font-size: 1.25rem;
-      }
-      .grid {
-        display: grid;
-        grid-template-columns: repeat(2, minmax(0, 1fr));
-        gap: 1.25rem;
-        align-items: start;
       }
       .grid .card {
         margin: 0;
@@ -146,7 +140,7 @@ export class TargetDetail extends LitElement {
       Object.assign(this, { target, portals, portalGroups, mappings, luns, acls, groups, settings, loadError: '' });
       this.chap = chap.find((c) => c.targetId === id);
     } catch (e) {
-      this.loadError = e instanceof ApiError && e.status === 404 ? `Target ${id} does not exist (deleted elsewhere?).` : e instanceof Error ? e.message : String(e);
+      this.loadError = e instanceof ApiError && e.status === 404 ? `Target ${id} does not exist (deleted elsewhere?).` : errorText(e);
     }
   }
 
@@ -205,7 +199,7 @@ export class TargetDetail extends LitElement {
       notify(this, 'ok', `Target ${t.iqn} deleted.`);
       location.hash = routeHref({ page: 'targets' });
     } catch (e) {
-      this.loadError = `Target ${t.iqn} was not deleted: ${e instanceof Error ? e.message : String(e)}`;
+      this.loadError = `Target ${t.iqn} was not deleted: ${errorText(e)}`;
     }
   }
 

@@ -7,6 +7,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import type { NegotiationInfo, TargetsApi } from './api-targets.ts';
 import { sharedStyles } from './shared-styles.ts';
 import { formatKeyValue, resultRule } from './target-logic.ts';
+import { errorText } from './format.ts';
 
 export class TargetNegotiation extends LitElement {
   static override properties = {
@@ -57,7 +58,7 @@ export class TargetNegotiation extends LitElement {
       this.info = await this.tapi.negotiation();
       this.loadError = '';
     } catch (e) {
-      this.loadError = `The negotiation parameters could not be read: ${e instanceof Error ? e.message : String(e)}`;
+      this.loadError = `The negotiation parameters could not be read: ${errorText(e)}`;
     }
   }
 

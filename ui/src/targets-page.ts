@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { ApiError, type ApiClient, type ChapInfo, type ChapSetting, type Lun, type LunMapping, type Target } from './api.ts';
 import { TargetsApi } from './api-targets.ts';
 import { field, formValues, notify } from './fields.ts';
-import { targetIqn } from './format.ts';
+import { errorText, targetIqn } from './format.ts';
 import { parseInitiators } from './forms.ts';
 import { wrappingName } from './name-text.ts';
 import { routeHref } from './router.ts';
@@ -87,7 +87,7 @@ export class TargetsPage extends LitElement {
       const [targets, luns, mappings, chap, settings] = await Promise.all([this.api.targets(), this.api.luns(), this.api.mappings(), this.api.chap(), this.api.settings()]);
       Object.assign(this, { targets, luns, mappings, chap, baseIqn: settings.baseIqn, loadError: '' });
     } catch (e) {
-      this.loadError = e instanceof Error ? e.message : String(e);
+      this.loadError = errorText(e);
     }
   }
 

@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { ApiError, type ApiClient } from './api.ts';
 import { StorageApi, type StorageOverview, type ThinPool, type VolumeGroup } from './api-storage.ts';
 import { field, notify } from './fields.ts';
-import { SIZE_UNITS, formatBytes, parseSize, type SizeUnit } from './format.ts';
+import { errorText, formatBytes, parseSize, SIZE_UNITS, type SizeUnit } from './format.ts';
 import { PRESETS, PRESET_IDS, type PresetId } from './presets.ts';
 import { routeHref } from './router.ts';
 import { sharedStyles } from './shared-styles.ts';
@@ -280,7 +280,7 @@ export class WizardPage extends LitElement {
       if (!this.ctx.locations.includes(this.values.location) && this.options[0]) this.values = { ...this.values, location: this.options[0].key };
       this.loadError = '';
     } catch (e) {
-      this.loadError = e instanceof Error ? e.message : String(e);
+      this.loadError = errorText(e);
     }
   }
 

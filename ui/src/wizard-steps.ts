@@ -6,7 +6,7 @@
 import { ISCSI_NAME_FORMATS, MAX_ISCSI_NAME_BYTES, normalizeIscsiName } from '../../target/src/iscsi/names.ts';
 import type { ChapSetting } from './api.ts';
 import type { NewStorageLun } from './api-storage.ts';
-import { SIZE_UNITS, parseSize, targetIqn, type SizeUnit } from './format.ts';
+import { errorText, parseSize, SIZE_UNITS, type SizeUnit, targetIqn } from './format.ts';
 import { parseInitiators, type ChapMode } from './forms.ts';
 import { PRESETS, isPresetId, presetLunSettings, type PresetId } from './presets.ts';
 
@@ -392,7 +392,7 @@ export async function undoCreated(api: WizardApi, created: readonly CreatedItem[
       }
       removed.push(item);
     } catch (e) {
-      left.push({ item, error: e instanceof Error ? e.message : String(e) });
+      left.push({ item, error: errorText(e) });
     }
   }
   return { removed, left };
