@@ -51,6 +51,8 @@ const Pool = Type.Object({
   overcommit: Type.Number(),
   thresholds: Type.Object({ data: Type.Number(), metadata: Type.Number() }),
 });
+/** A thin pool as GET /api/storage/pools answers it (the CLI formats these). */
+export type ThinPoolReply = Static<typeof Pool>;
 const Summary = Type.Object({
   mode: Type.Union([Type.Literal('lvm'), Type.Literal('file')]),
   filePool: FilePool,

@@ -3,6 +3,7 @@ import { UsageError, parseCommand } from '../args.ts';
 import type { Parsed } from '../args.ts';
 import { makeContext } from '../context.ts';
 import { formatBytes, parseSize, table } from '../output.ts';
+import type { ThinPoolReply } from '../../../api/src/routes/storage.ts';
 
 export const THIN_POOL_USAGE = `       openlun pool list [--vg VG]
        openlun pool create VG NAME --size SIZE [--metadata-size SIZE]
@@ -14,19 +15,7 @@ VG (lvm2 sizes the metadata unless --metadata-size); extend grows the data to --
 --metadata-size (sizes are the new totals; pools only grow). Thin LUNs: openlun lun create NAME --size S --vg VG
 --thin-pool NAME.`;
 
-interface ThinPool {
-  vg: string;
-  name: string;
-  sizeBytes: number;
-  metadataBytes: number | null;
-  dataPercent: number;
-  metadataPercent: number;
-  usedBytes: number;
-  thinVolumes: string[];
-  virtualBytes: number;
-  overcommit: number;
-  thresholds: { data: number; metadata: number };
-}
+type ThinPool = ThinPoolReply;
 
 function sizeOption(text: string | undefined, option: string, usage: string): number | undefined {
   if (text === undefined) return undefined;
