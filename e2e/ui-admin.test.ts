@@ -110,6 +110,8 @@ test('web UI: shell, tokens, audit, self-test, users, settings, read-only', { sk
     await page.locator('tr[data-action="token.create"]').waitFor();
     await page.getByLabel('Action').fill('shell');
     await page.getByRole('button', { name: 'Filter' }).click();
+    // the unfiltered list already holds the shell rows: wait for the filtered answer (no token row left) before reading
+    await page.locator('tr[data-action="token.create"]').waitFor({ state: 'detached' });
     await page.locator('tr[data-action="shell.end"]').waitFor();
     const actions = await page.locator('admin-audit tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
     assert.deepEqual(actions, ['shell.end', 'shell.start']);
